@@ -1,0 +1,13 @@
+"""Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
+
+from kedro.config import OmegaConfigLoader
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+}
+
+# Project hooks, for example:
+# from {{ cookiecutter.python_package }}.hooks import ProjectHooks
+# HOOKS = (ProjectHooks(),)
