@@ -1,0 +1,123 @@
+"""End-to-end tier: `kedro new` from a real git URL, then install and run as a user would."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.support import kedro_in, kedro_new, run
+
+
+def _assert_is_project(project: Path, package: str) -> None:
+    assert (project / "pyproject.toml").is_file()
+    assert (project / "src" / package / "pipeline_registry.py").is_file()
+    assert sorted(p.name for p in (project / "conf/local").iterdir()) == [".gitkeep"]
+
+
+def test_new_with_name(starter_repo, tmp_path):
+    result = kedro_new(starter_repo, tmp_path, "--name", "Rocket Science")
+    assert result.returncode == 0, result.stderr
+    _assert_is_project(tmp_path / "rocket-science", "rocket_science")
+
+
+def test_new_with_config_file(starter_repo, tmp_path):
+    out = tmp_path / "projects"
+    out.mkdir()
+    config = tmp_path / "config.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "project_name": "Flight Plans",
+                "repo_name": "flight-plans-repo",
+                "python_package": "flight_plans_pkg",
+                "output_dir": str(out),
+            }
+        )
+    )
+    result = kedro_new(starter_repo, tmp_path, "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    _assert_is_project(out / "flight-plans-repo", "flight_plans_pkg")
+
+
+def test_new_with_checkout_tag(starter_repo, tmp_path):
+    result = kedro_new(starter_repo, tmp_path, "--name", "Tagged", "--checkout", "0.1.0-test")
+    assert result.returncode == 0, result.stderr
+    _assert_is_project(tmp_path / "tagged", "tagged")
+
+
+def test_new_interactive(starter_repo, tmp_path):
+    kedro = Path(sys.executable).with_name("kedro")
+    result = run(
+        [kedro, "new", f"--starter=git+file://{starter_repo}"],
+        cwd=tmp_path,
+        check=False,
+        timeout=300,
+        input_text="Asked Interactively\n",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Project Name" in result.stdout
+    _assert_is_project(tmp_path / "asked-interactively", "asked_interactively")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "1 starts with a digit"], "project_name"),
+        (["--name", "Pandas"], "python_package 'pandas'"),
+    ],
+)
+def test_new_rejects_bad_names_and_leaves_nothing(starter_repo, tmp_path, args, message):
+    result = kedro_new(starter_repo, tmp_path, *args)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_installed_project_runs_and_passes_its_tests(installed_project, tmp_path):
+    project, python = installed_project
+    run([kedro_in(python), "run"], cwd=project, timeout=300)
+    comparison = pd.read_csv(project / "data/08_reporting/model_comparison.csv")
+    assert sorted(comparison["model"]) == ["linear", "quadratic", "ridge"]
+    best = json.loads((project / "data/08_reporting/best_model.json").read_text())
+    assert best["best_model"] == "quadratic"
+
+    run([kedro_in(python), "run", "--runner", "ParallelRunner"], cwd=project, timeout=300)
+    tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=600)
+    assert " passed" in tests.stdout and "failed" not in tests.stdout
+    run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+    run([python, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_shipped_lock_is_up_to_date(installed_project, tmp_path):
+    """pip-compile, started from the shipped lock, keeps every pin and hash: the lock
+    satisfies requirements.in exactly (a stale or hand-edited lock changes here)."""
+    project, _ = installed_project
+    for lock in ("requirements.txt", "requirements-dev.txt"):
+        shutil.copy(project / lock, tmp_path / lock)
+    shutil.copy(project / "requirements.in", tmp_path)
+    shutil.copy(project / "requirements-dev.in", tmp_path)
+    compile_ = [
+        Path(sys.executable).with_name("pip-compile"),
+        "--quiet", "--generate-hashes", "--strip-extras",
+        "--no-emit-index-url", "--no-emit-find-links",
+    ]  # fmt: skip
+    env = {"PIP_CONFIG_FILE": "/dev/null"}
+    for source in ("requirements.in", "requirements-dev.in"):
+        run([*compile_, source], cwd=tmp_path, timeout=600, extra_env=env)
+    for lock in ("requirements.txt", "requirements-dev.txt"):
+        assert _pins(tmp_path / lock) == _pins(project / lock), lock
+
+
+def _pins(lock: Path) -> list[str]:
+    """Requirement and hash lines, without the header comments."""
+    return [
+        line.strip()
+        for line in lock.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]

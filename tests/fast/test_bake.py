@@ -1,0 +1,179 @@
+"""Fast tier: bake with cookiecutter's API into temporary folders and inspect."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import STARTER, bake, run
+
+# Files whose braces are orchestrator syntax, copied verbatim on purpose.
+COPIED_VERBATIM = json.loads((STARTER / "cookiecutter.json").read_text())[
+    "_copy_without_render"
+]
+
+EXPECTED_FILES = {
+    ".gitignore",
+    "README.md",
+    "pyproject.toml",
+    "requirements.in",
+    "requirements.txt",
+    "requirements-dev.in",
+    "requirements-dev.txt",
+    "conf/base/catalog.yml",
+    "conf/base/parameters.yml",
+    "conf/local/.gitkeep",
+    "src/rocket_science/__init__.py",
+    "src/rocket_science/__main__.py",
+    "src/rocket_science/settings.py",
+    "src/rocket_science/pipeline_registry.py",
+    "src/rocket_science/pipelines/data_generation/nodes.py",
+    "src/rocket_science/pipelines/model_selection/pipeline.py",
+    "src/rocket_science/pipelines/reporting/nodes.py",
+    "tests/test_run.py",
+    "tests/pipelines/test_nodes.py",
+    "data/01_raw/.gitkeep",
+    "data/08_reporting/.gitkeep",
+}
+
+NAMES = {
+    "Rocket Science": ("rocket-science", "rocket_science"),
+    "x2": ("x2", "x2"),
+    "Mixed_Case-Name 42": ("mixed-case-name-42", "mixed_case_name_42"),
+    "A Very Long Project Name That Pushes Import Lines Past Eighty Eight": (
+        "a-very-long-project-name-that-pushes-import-lines-past-eighty-eight",
+        "a_very_long_project_name_that_pushes_import_lines_past_eighty_eight",
+    ),
+}
+
+
+def _files(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return bake(tmp_path_factory.mktemp("bake"))
+
+
+def test_file_set(project):
+    files = _files(project)
+    missing = EXPECTED_FILES - files
+    assert not missing, f"missing from the baked project: {sorted(missing)}"
+    assert not any("{{" in name or "cookiecutter" in name for name in files)
+    assert not any(name.startswith("docs_") for name in files), "merge notes leaked"
+
+
+def test_conf_local_is_empty_but_kept(project):
+    assert sorted(p.name for p in (project / "conf/local").iterdir()) == [".gitkeep"]
+
+
+def test_no_template_syntax_left(project):
+    leftovers = []
+    for path in project.rglob("*"):
+        relative = path.relative_to(project).as_posix()
+        if not path.is_file() or any(Path(relative).match(p) for p in COPIED_VERBATIM):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "{{" in text or "{%" in text:
+            leftovers.append(relative)
+    assert not leftovers
+
+
+def test_project_metadata_is_rendered(project):
+    import tomllib
+
+    meta = tomllib.loads((project / "pyproject.toml").read_text())
+    assert meta["project"]["name"] == "rocket_science"
+    assert meta["tool"]["kedro"]["package_name"] == "rocket_science"
+    assert meta["tool"]["kedro"]["project_name"] == "Rocket Science"
+    assert meta["tool"]["kedro"]["kedro_init_version"] == "1.7.0"
+    assert meta["project"]["scripts"]["rocket-science"] == "rocket_science.__main__:main"
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_names_render_and_output_is_ruff_clean(tmp_path, name):
+    repo_name, package = NAMES[name]
+    project = bake(tmp_path, project_name=name)
+    assert project.name == repo_name
+    assert (project / "src" / package / "pipeline_registry.py").is_file()
+    ruff = [sys.executable, "-m", "ruff"]
+    run([*ruff, "check", "--no-cache", "."], cwd=project)
+    run([*ruff, "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_cookiecutter_json_declares_what_kedro_new_passes():
+    declared = json.loads((STARTER / "cookiecutter.json").read_text())
+    for key in ("project_name", "repo_name", "python_package", "kedro_version", "tools", "example_pipeline"):
+        assert key in declared, key
+
+
+def test_prompts_follow_kedros_format():
+    prompts = yaml.safe_load((STARTER / "prompts.yml").read_text())
+    assert set(prompts) == {"project_name"}
+    for prompt in prompts.values():
+        assert {"title", "text", "regex_validator", "error_message"} <= set(prompt)
+
+
+BAD_ANSWERS = [
+    ({"project_name": "1 rocket"}, "project_name"),
+    ({"project_name": "R"}, "project_name"),
+    ({"project_name": "Rocket/Science"}, "project_name"),
+    ({"project_name": 'Rocket "quoted" \\ name'}, "project_name"),
+    ({"repo_name": "Rocket Science"}, "repo_name"),
+    ({"repo_name": "../escape"}, "repo_name"),
+    ({"repo_name": "trailing-"}, "repo_name"),
+    ({"python_package": "class"}, "python_package"),
+    ({"python_package": "match"}, "python_package"),
+    ({"python_package": "json"}, "python_package"),
+    ({"python_package": "pandas"}, "python_package"),
+    ({"python_package": "kedro"}, "python_package"),
+    ({"python_package": "my-package"}, "python_package"),
+    ({"python_package": "2fast"}, "python_package"),
+]
+
+
+@pytest.mark.parametrize(("answers", "field"), BAD_ANSWERS)
+def test_bad_answers_are_rejected_and_leave_nothing(tmp_path, answers, field):
+    out = tmp_path / "out"
+    out.mkdir()
+    context = [f"{key}={value}" for key, value in answers.items()]
+    result = run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", out, STARTER, *context],
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert field in result.stderr, result.stderr
+    assert "Cannot create the project" in result.stderr
+    assert list(out.iterdir()) == [], "a failed bake must leave no folder behind"
+    # The escape attempt must not have written next to the output folder either.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_hook_reads_answers_as_data(tmp_path):
+    """Quotes and backslashes in an answer cannot break out of the hook's code."""
+    out = tmp_path / "out"
+    out.mkdir()
+    payload = "x'''\"\"\"; import os; os._exit(0) #\\"
+    result = run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", out, STARTER,
+         f"project_name={payload}", "repo_name=safe", "python_package=safe_pkg"],
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "project_name" in result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_rebaking_into_a_fresh_folder_is_repeatable(tmp_path):
+    first = bake(tmp_path / "a")
+    second = bake(tmp_path / "b")
+    assert _files(first) == _files(second)
+    shutil.rmtree(tmp_path / "a")

@@ -1,0 +1,138 @@
+"""Shared helpers for the starter's own tests: baking, virtual environments, commands.
+
+Every tier imports from here, so there is one way to bake a project, one way to
+install it and one way to run a command with a bounded wait.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+STARTER = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Kedro and Prefect phone home unless told not to; tests never reach the internet.
+QUIET_ENV = {
+    "KEDRO_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a developer machine that lacks a real part; fail in CI, where it must run."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must provide this, but: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def command_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **QUIET_ENV, **extra}
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def run(
+    args: list[str],
+    cwd: Path | None = None,
+    timeout: float = 600,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with a bounded wait; on failure show what it printed."""
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env or command_env(**(extra_env or {})),
+        input=input_text,
+        stdin=None if input_text is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def bake(output_dir: Path, **context: str) -> Path:
+    """Render the starter with cookiecutter's API, as `cookiecutter <path>` does."""
+    from cookiecutter.main import cookiecutter
+
+    context.setdefault("project_name", "Rocket Science")
+    return Path(
+        cookiecutter(
+            str(STARTER),
+            no_input=True,
+            extra_context=context,
+            output_dir=str(output_dir),
+        )
+    )
+
+
+def starter_files() -> list[Path]:
+    """The starter's files as git sees them, including uncommitted work."""
+    listing = run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=STARTER,
+    ).stdout
+    return [STARTER / name for name in listing.split("\0") if name and (STARTER / name).exists()]
+
+
+def make_starter_repo(destination: Path, tag: str = "0.1.0-test") -> Path:
+    """A real git repository of the working tree, for `kedro new --starter=git+file://`."""
+    for source in starter_files():
+        target = destination / source.relative_to(STARTER)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    git = ["git", "-c", "user.email=tests@example.invalid", "-c", "user.name=tests"]
+    run([*git, "init", "-q", "-b", "main"], cwd=destination)
+    run([*git, "add", "-A"], cwd=destination)
+    run([*git, "commit", "-q", "-m", "starter under test"], cwd=destination)
+    run([*git, "tag", tag], cwd=destination)
+    return destination
+
+
+def kedro_new(starter_repo: Path, output_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `kedro new` of the test environment against a git URL."""
+    kedro = Path(sys.executable).with_name("kedro")
+    return run(
+        [kedro, "new", f"--starter=git+file://{starter_repo}", *args],
+        cwd=output_dir,
+        check=False,
+        timeout=300,
+    )
+
+
+def create_project_venv(project: Path, venv_dir: Path, dev: bool = True) -> Path:
+    """A fresh virtual environment with the project's locked requirements and the
+    project itself installed, as the generated README tells users to do."""
+    venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    python = venv_dir / "bin" / "python"
+    lock = "requirements-dev.txt" if dev else "requirements.txt"
+    run(
+        [python, "-m", "pip", "install", "--quiet", "-r", "requirements.txt", "-r", lock],
+        cwd=project,
+        timeout=900,
+    )
+    run([python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."], cwd=project)
+    return python
+
+
+def kedro_in(python: Path) -> Path:
+    return python.with_name("kedro")
