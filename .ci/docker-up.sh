@@ -53,9 +53,14 @@ fi
 if docker info >/dev/null 2>&1; then
     say "docker daemon already answering"
 else
-    say "starting dockerd (log: /var/log/dockerd-ci.log)"
-    nohup dockerd >/var/log/dockerd-ci.log 2>&1 &
-    echo $! >"$RUN_DIR/dockerd.pid"
+    if [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+        say "dockerd is running but not answering yet; waiting for it"
+        cp /var/run/docker.pid "$RUN_DIR/dockerd.pid"
+    else
+        say "starting dockerd (log: /var/log/dockerd-ci.log)"
+        nohup dockerd >/var/log/dockerd-ci.log 2>&1 &
+        echo $! >"$RUN_DIR/dockerd.pid"
+    fi
     deadline=$((SECONDS + DOCKER_WAIT))
     until docker info >/dev/null 2>&1; do
         if ! kill -0 "$(cat "$RUN_DIR/dockerd.pid")" 2>/dev/null; then

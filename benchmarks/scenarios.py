@@ -1,0 +1,182 @@
+"""The benchmark scenarios: one graph each, as a Kedro pipeline or as plain Dask futures.
+
+This module is imported by the measurement processes and by the Dask workers (the
+harness puts benchmarks/ on their path), so node functions are plain top-level
+functions. Every runner gets the same graph with the same inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SCENARIOS = ("wide", "chain", "data")
+CONSUMER_SECONDS = 0.2  # CPU time of one `data` consumer, so consumers spread out
+
+
+@dataclass(frozen=True)
+class Sizes:
+    wide_seconds: float = 0.5  # CPU time of one `wide` node
+    chain_length: int = 200
+    data_bytes: int = 100_000_000  # the `data` DataFrame: 4 float64 columns
+
+
+FULL = Sizes()
+QUICK = Sizes(wide_seconds=0.25, chain_length=50, data_bytes=50_000_000)
+
+
+def spin(iterations: int) -> int:
+    """Pure Python work that holds the GIL for the whole call."""
+    total = 0
+    for i in range(iterations):
+        total += i % 7
+    return total
+
+
+def spin_rate() -> float:
+    """Iterations of ``spin`` per second on this machine (best of three)."""
+    n = 3_000_000
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        spin(n)
+        best = min(best, time.perf_counter() - start)
+    return n / best
+
+
+# Node functions -------------------------------------------------------------------
+
+
+def cpu_work(seed: int, iterations: int) -> int:
+    return seed + spin(iterations)
+
+
+def increment(value: int) -> int:
+    return value + 1
+
+
+def make_frame(rows: int) -> pd.DataFrame:
+    values = np.arange(rows, dtype="float64")
+    return pd.DataFrame({column: values for column in "abcd"})
+
+
+def shift(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame + 1.0
+
+
+def summarise(frame: pd.DataFrame, iterations: int) -> dict[str, Any]:
+    spin(iterations)
+    return {"total": float(frame["a"].sum()), "pid": os.getpid()}
+
+
+def collect(*parts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "total": sum(part["total"] for part in parts),
+        "processes": len({part["pid"] for part in parts}),
+    }
+
+
+# Graphs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    func: Callable[..., Any]
+    inputs: tuple[str, ...]
+    output: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    inputs: dict[str, Any]  # pipeline inputs and their values
+    steps: tuple[Step, ...]  # in a topological order
+    expected: dict[str, Any]  # output name -> value every runner must produce
+
+    @property
+    def outputs(self) -> list[str]:
+        return sorted(self.expected)
+
+
+def build(name: str, workers: int, rate: float, sizes: Sizes = FULL) -> Scenario:
+    """The scenario ``name`` for a cluster of ``workers``; ``rate`` from ``spin_rate``."""
+    if name == "wide":
+        iterations = int(sizes.wide_seconds * rate)
+        steps = tuple(
+            Step(f"wide_{i}", cpu_work, ("seed", "iterations"), f"wide_out_{i}")
+            for i in range(4 * workers)
+        )
+        value = (iterations // 7) * 21 + sum(range(iterations % 7))  # spin(iterations)
+        return Scenario(
+            name,
+            {"seed": 0, "iterations": iterations},
+            steps,
+            {step.output: value for step in steps},
+        )
+    if name == "chain":
+        steps = tuple(
+            Step(f"chain_{i}", increment, (f"link_{i - 1}",), f"link_{i}")
+            for i in range(1, sizes.chain_length + 1)
+        )
+        last = sizes.chain_length
+        return Scenario(name, {"link_0": 0}, steps, {f"link_{last}": last})
+    if name == "data":
+        rows = sizes.data_bytes // 32
+        consumers = 2 * workers
+        steps = (
+            Step("make_frame", make_frame, ("rows",), "frame_0"),
+            Step("shift_1", shift, ("frame_0",), "frame_1"),
+            Step("shift_2", shift, ("frame_1",), "frame_2"),
+            *(
+                Step(f"summarise_{i}", summarise, ("frame_2", "iterations"), f"part_{i}")
+                for i in range(consumers)
+            ),
+            Step("collect", collect, tuple(f"part_{i}" for i in range(consumers)), "summary"),
+        )
+        column_sum = rows * (rows - 1) / 2 + 2.0 * rows
+        return Scenario(
+            name,
+            {"rows": rows, "iterations": int(CONSUMER_SECONDS * rate)},
+            steps,
+            {"summary": {"total": consumers * column_sum}},
+        )
+    raise ValueError(f"unknown scenario {name!r}; pick from {SCENARIOS}")
+
+
+def check(scenario: Scenario, outputs: dict[str, Any]) -> None:
+    """Fail loudly if a runner produced something else than the graph computes."""
+    for name, expected in scenario.expected.items():
+        actual = outputs[name]
+        if isinstance(expected, dict):
+            actual = {key: actual[key] for key in expected}
+        if actual != expected:
+            raise AssertionError(f"{scenario.name}: {name} is {actual!r}, expected {expected!r}")
+
+
+def to_pipeline(scenario: Scenario) -> Any:
+    from kedro.pipeline import Pipeline, node
+
+    return Pipeline([node(s.func, list(s.inputs), s.output, name=s.name) for s in scenario.steps])
+
+
+def run_futures(client: Any, scenario: Scenario, token: str) -> dict[str, Any]:
+    """The same graph as plain Dask futures: Dask's own floor, no Kedro."""
+    values: dict[str, Any] = dict(scenario.inputs)
+    for step in scenario.steps:
+        values[step.output] = client.submit(
+            step.func,
+            *(values[name] for name in step.inputs),
+            key=f"{step.name}-{token}",
+            pure=False,
+        )
+    outputs = scenario.outputs
+    wanted = [values[name] for name in outputs]
+    del values  # as the Kedro runners do, let Dask free intermediate data when used
+    return dict(zip(outputs, client.gather(wanted), strict=True))

@@ -1,0 +1,213 @@
+"""The real-cluster tier: `dask scheduler` and `dask worker` processes run from a
+baked project's folder with that project's own virtual environment, and `kedro run`
+drives them, as a user would. Every wait has a bound; every process is stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import command_env, create_project_venv, run
+
+LAB_FILES = Path(__file__).parent / "lab"
+START_TIMEOUT = 60
+
+
+class DaskProcesses:
+    """A scheduler and workers started as separate processes, stopped on close()."""
+
+    def __init__(self, python: Path, cwd: Path, workdir: Path, tls: dict | None = None):
+        self._bin = python.parent
+        self._cwd = cwd
+        self._workdir = workdir
+        self._tls = tls or {}
+        self.scheduler: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+        self.address = ""
+
+    def _tls_args(self, role: str) -> list[str]:
+        if not self._tls:
+            return []
+        return [
+            "--tls-ca-file", self._tls["ca"],
+            "--tls-cert", self._tls[f"{role}_cert"],
+            "--tls-key", self._tls[f"{role}_key"],
+        ]  # fmt: skip
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+        log = open(self._workdir / log_name, "w")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen(
+            [str(self._bin / "dask"), *args],
+            cwd=self._cwd,
+            env=command_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so close() can stop its whole process group
+        )
+
+    def start_scheduler(self) -> str:
+        scheduler_file = self._workdir / "scheduler.json"
+        self.scheduler = self._spawn(
+            [
+                "scheduler",
+                "--host", "127.0.0.1",
+                "--port", "0",
+                "--dashboard-address", "127.0.0.1:0",
+                "--protocol", "tls" if self._tls else "tcp",
+                "--scheduler-file", str(scheduler_file),
+                *self._tls_args("scheduler"),
+            ],
+            "scheduler.log",
+        )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT
+        while not scheduler_file.exists() or not scheduler_file.read_text().strip():
+            self._check_alive(self.scheduler, "scheduler.log", deadline)
+            time.sleep(0.1)
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        return self.address
+
+    def start_worker(self, *extra: str) -> subprocess.Popen:
+        index = len(self.workers)
+        worker = self._spawn(
+            [
+                "worker", self.address,
+                "--host", "127.0.0.1",
+                "--nthreads", "1",
+                "--no-nanny",  # the Popen pid is the worker: tests kill it
+                "--no-dashboard",
+                "--name", f"worker-{index}",
+                *self._tls_args("worker"),
+                *extra,
+            ],
+            f"worker-{index}.log",
+        )  # fmt: skip
+        self.workers.append(worker)
+        self.wait_for_workers(len(self.workers))
+        return worker
+
+    def wait_for_workers(self, count: int) -> None:
+        """Poll the worker logs (no client needed, works with TLS too)."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            registered = sum(
+                "Registered to:" in (self._workdir / f"worker-{i}.log").read_text()
+                for i, worker in enumerate(self.workers)
+                if worker.poll() is None
+            )
+            if registered >= count:
+                return
+            for i, worker in enumerate(self.workers):
+                self._check_alive(worker, f"worker-{i}.log", deadline)
+            time.sleep(0.1)
+
+    def _check_alive(self, process: subprocess.Popen, log: str, deadline: float) -> None:
+        text = (self._workdir / log).read_text()
+        if process.poll() is not None:
+            pytest.fail(f"dask process exited early ({process.returncode}):\n{text[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"dask process not ready in {START_TIMEOUT} s:\n{text[-3000:]}")
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name} ---\n{path.read_text()[-4000:]}"
+            for path in sorted(self._workdir.glob("*.log"))
+        )
+
+    def close(self) -> None:
+        processes = [*self.workers, *([self.scheduler] if self.scheduler else [])]
+        for process in processes:
+            _signal_group(process, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=15)
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def cluster_factory(tmp_path_factory):
+    """Start clusters on demand; all of them are stopped at the end."""
+    started: list[DaskProcesses] = []
+
+    def start(python: Path, cwd: Path, workers: list[list[str]], tls: dict | None = None):
+        cluster = DaskProcesses(python, cwd, tmp_path_factory.mktemp("dask"), tls)
+        started.append(cluster)
+        cluster.start_scheduler()
+        for extra in workers:
+            cluster.start_worker(*extra)
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def example_cluster(installed_project, cluster_factory) -> DaskProcesses:
+    """Two workers from the installed example project's folder and venv."""
+    project, python = installed_project
+    return cluster_factory(python, project, workers=[[], []])
+
+
+@pytest.fixture(scope="session")
+def lab_project(installed_project, tmp_path_factory) -> tuple[Path, Path]:
+    """A copy of the project with test-only hooks, nodes and pipelines, installed in
+    a venv of its own: workers import the project as an installed package, so test
+    code must be installed too."""
+    project, _ = installed_project
+    root = tmp_path_factory.mktemp("lab")
+    lab = root / project.name
+    shutil.copytree(project, lab, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    package = lab / "src" / "rocket_science"
+    for name in ("hooks.py", "lab.py", "pipeline_registry.py"):
+        shutil.copy(LAB_FILES / name, package / name)
+    with (package / "settings.py").open("a") as settings:
+        settings.write("\nfrom .hooks import LabHooks  # noqa: E402\n\nHOOKS = (LabHooks(),)\n")
+    shutil.copy(LAB_FILES / "catalog_lab.yml", lab / "conf" / "base" / "catalog_lab.yml")
+    shutil.copy(LAB_FILES / "parameters_lab.yml", lab / "conf" / "base" / "parameters_lab.yml")
+    python = create_project_venv(lab, root / "venv", dev=False)
+    return lab, python
+
+
+@pytest.fixture(scope="session")
+def lab_cluster(lab_project, cluster_factory) -> DaskProcesses:
+    """Worker 0 offers GPU=1, worker 1 offers nothing."""
+    lab, python = lab_project
+    return cluster_factory(python, lab, workers=[["--resources", "GPU=1"], []])
+
+
+def kedro(project: Path, python: Path, *args: str, timeout: float = 180, check=True, **env):
+    """`kedro ...` of the project's own venv, from the project folder."""
+    return run(
+        [python.with_name("kedro"), *args],
+        cwd=project,
+        timeout=timeout,
+        check=check,
+        env=command_env(COLUMNS="200", **env),
+    )
+
+
+def copy_project(project: Path, destination: Path) -> Path:
+    """A second folder of the same installed project: same code, own data/."""
+    target = destination / project.name
+    shutil.copytree(project, target, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for output in (target / "data").rglob("*"):
+        if output.is_file() and output.name != ".gitkeep":
+            output.unlink()
+    return target

@@ -1,0 +1,168 @@
+"""The example pipeline through `kedro run --env dask` on real scheduler and workers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.dask.conftest import copy_project, kedro
+from tests.support import command_env
+
+OUTPUTS = [
+    "data/01_raw/measurements.csv",
+    "data/06_models/linear.json",
+    "data/06_models/ridge.json",
+    "data/06_models/quadratic.json",
+    "data/08_reporting/model_comparison.csv",
+    "data/08_reporting/best_model.json",
+]
+
+
+def read_outputs(project: Path) -> dict[str, object]:
+    outputs = {}
+    for name in OUTPUTS:
+        path = project / name
+        if path.suffix == ".csv":
+            outputs[name] = pd.read_csv(path).round(9).to_dict("list")
+        else:
+            outputs[name] = json.loads(path.read_text())
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def sequential_outputs(installed_project, tmp_path_factory) -> dict[str, object]:
+    project, python = installed_project
+    reference = copy_project(project, tmp_path_factory.mktemp("sequential"))
+    kedro(reference, python, "run")
+    return read_outputs(reference)
+
+
+def test_example_pipeline_equals_sequential_run(
+    installed_project, example_cluster, sequential_outputs, tmp_path
+):
+    project, python = installed_project
+    copy = copy_project(project, tmp_path)
+    result = kedro(
+        copy, python, "run", "--env", "dask", DASK_SCHEDULER_ADDRESS=example_cluster.address
+    )
+    log = result.stdout + result.stderr
+    assert f"Connected to Dask scheduler {example_cluster.address}" in log
+    assert "dashboard: http://127.0.0.1:" in log
+    assert "Completed 10 out of 10 nodes" in log
+    # Worker logs reach the client's console.
+    assert "Running node: generate_measurements" in log
+    assert read_outputs(copy) == sequential_outputs
+
+
+def test_params_override_the_environment_variable(installed_project, example_cluster, tmp_path):
+    project, python = installed_project
+    copy = copy_project(project, tmp_path)
+    result = kedro(
+        copy,
+        python,
+        "run",
+        "--env", "dask",
+        "--params", f"dask_client.address={example_cluster.address}",
+        "--nodes", "generate_measurements",
+        DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:1",
+    )  # fmt: skip
+    assert f"Connected to Dask scheduler {example_cluster.address}" in result.stdout + result.stderr
+    assert (copy / OUTPUTS[0]).exists()
+
+
+def test_only_missing_outputs_runs_only_what_is_missing(
+    installed_project, example_cluster, tmp_path
+):
+    project, python = installed_project
+    copy = copy_project(project, tmp_path)
+    address = {"DASK_SCHEDULER_ADDRESS": example_cluster.address}
+    kedro(copy, python, "run", "--env", "dask", **address)
+    measurements = copy / OUTPUTS[0]
+    measured_at = measurements.stat().st_mtime_ns
+    (copy / "data/08_reporting/best_model.json").unlink()
+
+    result = kedro(copy, python, "run", "--env", "dask", "--only-missing-outputs", **address)
+
+    log = result.stdout + result.stderr
+    assert "Running 1 out of 10 nodes" in log
+    assert "Completed 1 out of 1 nodes" in log
+    assert (copy / "data/08_reporting/best_model.json").exists()
+    assert measurements.stat().st_mtime_ns == measured_at
+
+
+def test_two_concurrent_runs_share_one_cluster(installed_project, example_cluster, tmp_path):
+    project, python = installed_project
+    runs = {}
+    for n_rows in (700, 900):
+        copy = copy_project(project, tmp_path / str(n_rows))
+        # Not --params: with an env that has parameters of its own, Kedro 1.7 lets
+        # --params data_generation.n_rows replace the whole data_generation block.
+        parameters = copy / "conf" / "base" / "parameters.yml"
+        parameters.write_text(parameters.read_text().replace("n_rows: 5000", f"n_rows: {n_rows}"))
+        runs[n_rows] = (
+            copy,
+            subprocess.Popen(
+                [python.with_name("kedro"), "run", "--env", "dask"],
+                cwd=copy,
+                env=command_env(DASK_SCHEDULER_ADDRESS=example_cluster.address),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+        )  # fmt: skip
+    for n_rows, (copy, process) in runs.items():
+        output, _ = process.communicate(timeout=180)
+        assert process.returncode == 0, output[-4000:]
+        # Each run saw only its own data, although both used the same dataset names.
+        assert len(pd.read_csv(copy / OUTPUTS[0])) == n_rows
+        assert json.loads((copy / OUTPUTS[-1]).read_text())["candidates"] == 3
+
+
+def test_unreachable_scheduler_fails_fast_and_clearly(installed_project, tmp_path):
+    project, python = installed_project
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    started = time.monotonic()
+    result = kedro(
+        project,
+        python,
+        "run",
+        "--env", "dask",
+        "--params", f"dask_client.address={address},dask_client.timeout=3",
+        check=False,
+        timeout=60,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "SchedulerUnreachableError" in log
+    assert f"No Dask scheduler answered at {address}" in log
+    assert "DASK_SCHEDULER_ADDRESS" in log
+    assert elapsed < 30, f"took {elapsed:.0f} s"
+
+
+def test_runner_option_alone_starts_and_stops_a_local_cluster(installed_project, tmp_path):
+    project, python = installed_project
+    copy = copy_project(project, tmp_path)
+    result = kedro(
+        copy,
+        python,
+        "run",
+        "--runner", "rocket_science.runner.DaskRunner",
+        "--runner-params",
+        "cluster_kwargs.n_workers=2,cluster_kwargs.dashboard_address=127.0.0.1:0",
+        "--params", "data_generation.n_rows=500",
+        DASK_SCHEDULER_ADDRESS="",
+    )  # fmt: skip
+    log = result.stdout + result.stderr
+    assert "Starting distributed.LocalCluster for this run" in log
+    assert "Completed 10 out of 10 nodes" in log
+    assert "Traceback" not in log
+    assert len(pd.read_csv(copy / OUTPUTS[0])) == 500

@@ -1,0 +1,63 @@
+"""Helpers of the deploy tier, on top of tests/support.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from tests.support import command_env, kedro_in, run
+
+
+def project_copy(project: Path, destination: Path) -> Path:
+    """A copy of the project without anything a run left in data/."""
+    shutil.copytree(
+        project,
+        destination,
+        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", ".pytest_cache"),
+    )
+    for path in (destination / "data").rglob("*"):
+        if path.is_file() and path.name != ".gitkeep":
+            path.unlink()
+    return destination
+
+
+def kedro(python: Path, *args: str, cwd: Path, check: bool = True, **env: str):
+    return run([kedro_in(python), *args], cwd=cwd, check=check, env=command_env(**env))
+
+
+def load_plan(python: Path, project: Path, *options: str) -> dict:
+    """The plan as `kedro deploy plan` writes it (to a file: Kedro logs on stdout)."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "plan.json"
+        kedro(python, "deploy", "plan", *options, "--output", output, cwd=project)
+        return json.loads(output.read_text())
+
+
+CYCLE_PIPELINE = """
+from kedro.pipeline import Node, Pipeline
+
+
+def copy(value):
+    return value
+
+
+def create_pipeline(**kwargs):
+    return Pipeline([
+        Node(copy, "best_model", "orbit.trajectory", name="climb", namespace="orbit"),
+        Node(copy, "orbit.trajectory", "burn_plan", name="plan_burn"),
+        Node(copy, "burn_plan", "orbit.final", name="circularise", namespace="orbit"),
+        Node(copy, "orbit.final", "telemetry"),
+    ])
+"""
+
+
+def add_pipeline(project: Path, name: str, source: str) -> None:
+    package = next((project / "src").glob("*/pipelines"))
+    (package / name).mkdir()
+    (package / name / "__init__.py").write_text(source)
+
+
+def package_name(project: Path) -> str:
+    return next((project / "src").glob("*/pipeline_registry.py")).parent.name

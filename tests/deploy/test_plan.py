@@ -1,0 +1,144 @@
+"""Running every task of the plan as its own `kedro run --nodes=...` process, in
+dependency order, gives the same outputs as one `kedro run`, for every grouping."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.helpers import CYCLE_PIPELINE, add_pipeline, kedro, load_plan, project_copy
+from tests.support import command_env, kedro_in, run
+
+CANDIDATES = ("linear", "ridge", "quadratic")
+TASK_TIMEOUT = 300
+
+
+def outputs(project: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in sorted((project / "data").rglob("*"))
+        if path.is_file() and path.name != ".gitkeep"
+    }
+
+
+@pytest.fixture(scope="module")
+def reference_outputs(installed_project, tmp_path_factory) -> dict:
+    """What one plain `kedro run` makes, per environment."""
+    project, python = installed_project
+    made = {}
+    for env in ("deploy", "local"):
+        copy = project_copy(project, tmp_path_factory.mktemp(f"ref-{env}") / "project")
+        kedro(python, "run", f"--env={env}", cwd=copy)
+        made[env] = outputs(copy)
+    return made
+
+
+def run_plan(plan: dict, project: Path, python: Path) -> None:
+    """Run each task once all its upstream tasks are done, two at a time, as an
+    orchestrator would; each is a separate `kedro run` process."""
+    done: set[str] = set()
+    pending = list(plan["tasks"])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        while pending:
+            ready = [t for t in pending if set(t["upstream"]) <= done]
+            assert ready, f"tasks wait on each other: {pending}"
+            commands = [[kedro_in(python), *t["command"][1:]] for t in ready]
+            for result in pool.map(
+                lambda command: run(command, cwd=project, timeout=TASK_TIMEOUT, env=command_env()),
+                commands,
+            ):
+                assert result.returncode == 0
+            done |= {t["name"] for t in ready}
+            pending = [t for t in pending if t["name"] not in done]
+
+
+def assert_is_a_dag_covering_every_node_once(plan: dict) -> None:
+    seen_tasks: set[str] = set()
+    nodes = []
+    for task in plan["tasks"]:
+        assert set(task["upstream"]) <= seen_tasks, "tasks are not in dependency order"
+        seen_tasks.add(task["name"])
+        nodes += task["nodes"]
+        assert task["command"][:2] == ["kedro", "run"]
+        assert f"--nodes={','.join(task['nodes'])}" in task["command"]
+    assert len(nodes) == len(set(nodes)) == 10
+
+
+EXPECTED_TASKS = {
+    ("deploy", "none"): 10,
+    ("deploy", "namespace"): 7,
+    ("deploy", "memory"): 10,  # everything crossing is persisted in conf/deploy
+    ("local", "memory"): 3,  # the splits and metrics are in memory in conf/base
+}
+
+
+@pytest.mark.parametrize(("env", "group_by"), list(EXPECTED_TASKS))
+def test_tasks_run_one_by_one_make_what_one_run_makes(
+    env, group_by, fresh_project, reference_outputs
+):
+    project, python = fresh_project
+    plan = load_plan(python, project, f"--env={env}", f"--group-by={group_by}")
+    assert plan["group_by"] == group_by
+    assert len(plan["tasks"]) == EXPECTED_TASKS[env, group_by]
+    assert_is_a_dag_covering_every_node_once(plan)
+    assert all(f"--env={env}" in task["command"] for task in plan["tasks"])
+
+    run_plan(plan, project, python)
+
+    assert outputs(project) == reference_outputs[env]
+
+
+def test_dependencies_are_the_node_dependencies(fresh_project):
+    project, python = fresh_project
+    plan = load_plan(python, project, "--env=deploy", "--group-by=none")
+    upstream = {task["name"]: task["upstream"] for task in plan["tasks"]}
+    assert upstream["generate_measurements"] == []
+    assert upstream["split_measurements"] == ["generate_measurements"]
+    for name in CANDIDATES:
+        assert upstream[f"{name}.fit_model"] == ["split_measurements"]
+        assert upstream[f"{name}.evaluate_model"] == [
+            f"{name}.fit_model",
+            "split_measurements",
+        ]
+    assert upstream["compare_models"] == sorted(f"{n}.evaluate_model" for n in CANDIDATES)
+    assert upstream["select_best_model"] == ["compare_models"]
+
+
+def test_namespace_and_memory_groupings(fresh_project):
+    project, python = fresh_project
+    by_namespace = load_plan(python, project, "--env=deploy", "--group-by=namespace")
+    tasks = {task["name"]: task for task in by_namespace["tasks"]}
+    for name in CANDIDATES:
+        assert tasks[name]["nodes"] == [f"{name}.fit_model", f"{name}.evaluate_model"]
+        assert tasks[name]["upstream"] == ["split_measurements"]
+    assert tasks["compare_models"]["upstream"] == sorted(CANDIDATES)
+
+    # In conf/base the splits and metrics are in memory: memory grouping keeps
+    # their writers and readers together, so only CSV files cross tasks.
+    by_memory = load_plan(python, project, "--group-by=memory")
+    assert [t["nodes"][0] for t in by_memory["tasks"]] == [
+        "generate_measurements",
+        "split_measurements",
+        "select_best_model",
+    ]
+    assert sorted(e["dataset"] for e in by_memory["exchanges"]) == [
+        "measurements",
+        "model_comparison",
+    ]
+
+
+def test_groups_that_would_form_a_cycle_are_merged(fresh_project):
+    """Namespace 'orbit' runs before and after the un-namespaced plan_burn: as
+    two tasks they would wait on each other, so the plan merges them."""
+    project, python = fresh_project
+    add_pipeline(project, "orbit", CYCLE_PIPELINE)
+    plan = load_plan(python, project, "--group-by=namespace")
+    merged = [t for t in plan["tasks"] if "plan_burn" in t["nodes"]]
+    assert len(merged) == 1
+    assert set(merged[0]["nodes"]) == {"orbit.climb", "plan_burn", "orbit.circularise"}
+    seen: set[str] = set()
+    for task in plan["tasks"]:
+        assert set(task["upstream"]) <= seen
+        seen.add(task["name"])

@@ -1,0 +1,68 @@
+"""Project commands for the ``kedro`` CLI.
+
+``kedro run`` is Kedro's own command, with one addition: in an environment whose
+parameters have a ``dask_client`` block (``--env dask``) and without ``--runner``,
+it runs on Dask with those settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.cli.utils import CONTEXT_SETTINGS
+from kedro.framework.project import settings
+from kedro.utils import find_kedro_project
+
+from .deploy.cli import deploy
+from .runner import DaskRunner
+from .runner.cluster import ADDRESS_ENV_VAR
+
+
+@click.group(context_settings=CONTEXT_SETTINGS, name=__file__)
+def cli() -> None:
+    """Commands of this project."""
+
+
+cli.add_command(deploy)
+
+
+@cli.command(params=list(kedro_run.params), help=kedro_run.help)
+def run(**options: Any) -> Any:
+    options.update(_instantiate_runner(**options))
+    return kedro_run.callback(**options)
+
+
+def _instantiate_runner(
+    runner: str | None,
+    runner_params: dict[str, Any],
+    env: str | None,
+    conf_source: str | None,
+    params: dict[str, Any],
+    **_: Any,
+) -> dict[str, Any]:
+    """The --runner and --runner-params that make Kedro's run build a DaskRunner
+    from the env's ``dask_client`` settings; nothing to change otherwise."""
+    if runner:
+        return {}
+    project_path = find_kedro_project(Path.cwd()) or Path.cwd()
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=conf_source or str(project_path / settings.CONF_SOURCE),
+        env=env or os.getenv("KEDRO_ENV"),
+        runtime_params=params,
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    dask_client = loader["parameters"].get("dask_client")
+    if dask_client is None:
+        return {}
+    dask_client = dict(dask_client)
+    # Precedence: --params, then $DASK_SCHEDULER_ADDRESS, then the YAML file.
+    if os.getenv(ADDRESS_ENV_VAR) and "address" not in params.get("dask_client", {}):
+        dask_client["address"] = os.environ[ADDRESS_ENV_VAR]
+    return {
+        "runner": f"{DaskRunner.__module__}.{DaskRunner.__name__}",
+        "runner_params": {**dask_client, **runner_params},
+    }

@@ -1,0 +1,73 @@
+"""Find what would break when the tasks of a plan run on different machines.
+
+The rules:
+
+- every node has an explicit name (``--nodes=`` selects nodes by name, and a
+  generated name changes whenever the node's function or datasets change);
+- every dataset that one task writes and another reads is persisted (not a
+  MemoryDataset, and declared in the catalog);
+- such a dataset is not on a machine's local disk (a relative, absolute or
+  ``file://`` path) unless it lies in a folder listed under ``shared_paths`` in
+  ``deploy.yml``: a folder that every task sees, such as a shared volume
+  mounted at the same place in every container.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kedro.io import DataCatalog
+from kedro.io.core import get_protocol_and_path
+
+from .plan import Plan, is_in_memory
+from .project import Project
+
+
+def find_problems(project: Project, plan: Plan) -> list[str]:
+    problems = [
+        f"node '{name}' has no name: give it Node(..., name=...) so that a task "
+        "can select it with --nodes"
+        for name in unnamed_nodes(project)
+    ]
+    conf = f"conf/{project.run_env}"
+    shared = [
+        (project.path / folder).resolve()
+        for folder in project.settings.get("shared_paths") or []
+    ]
+    for exchange in plan.exchanges:
+        dataset = exchange.dataset
+        readers = ", ".join(f"'{task}'" for task in exchange.consumers)
+        reading = (
+            f"tasks {readers} read"
+            if len(exchange.consumers) > 1
+            else (f"task {readers} reads")
+        )
+        crossing = f"task '{exchange.producer}' writes it and {reading} it"
+        if is_in_memory(project.catalog, dataset):
+            problems.append(
+                f"dataset '{dataset}' is in memory, but {crossing}: declare it "
+                f"in {conf}/catalog.yml with persistent storage"
+            )
+            continue
+        path = local_path(project.catalog, dataset)
+        if path is not None and not any(path.is_relative_to(s) for s in shared):
+            problems.append(
+                f"dataset '{dataset}' is on local disk ({path}), but {crossing}, "
+                "maybe on other machines: store it in shared storage (such as "
+                f"s3://...) or list its folder under shared_paths in {conf}/deploy.yml"
+            )
+    return problems
+
+
+def unnamed_nodes(project: Project) -> list[str]:
+    return sorted(node.name for node in project.pipeline.nodes if not node._name)
+
+
+def local_path(catalog: DataCatalog, dataset: str) -> Path | None:
+    """The dataset's path when it is on local disk, else None."""
+    config = catalog.config_resolver.resolve_pattern(dataset)
+    location = config.get("filepath") or config.get("path")
+    if not location:
+        return None  # a database table, an API...: not a file
+    protocol, path = get_protocol_and_path(str(location))
+    return Path(path).resolve() if protocol == "file" else None

@@ -1,0 +1,131 @@
+"""Connect to a Dask scheduler, or start a cluster for one run, and clean up after."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from distributed import Client
+from distributed.security import Security
+from kedro.utils import load_obj
+
+ADDRESS_ENV_VAR = "DASK_SCHEDULER_ADDRESS"
+LOCAL_CLUSTER = "distributed.LocalCluster"
+# Closing is best effort: a slow cluster must not keep a finished run waiting forever.
+CLOSE_TIMEOUT = 30
+
+logger = logging.getLogger(__name__)
+
+
+class SchedulerUnreachableError(ConnectionError):
+    """No Dask scheduler answered at the configured address in time."""
+
+
+@dataclass
+class ClusterSettings:
+    """The ``dask_client`` block of conf/<env>/parameters.yml, checked."""
+
+    address: str | None = None
+    cluster_class: str = LOCAL_CLUSTER
+    cluster_kwargs: dict[str, Any] = field(default_factory=dict)
+    adapt: dict[str, int] | None = None
+    timeout: float = 10
+    security: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # An explicit address wins; otherwise the environment may point at a scheduler.
+        self.address = self.address or os.environ.get(ADDRESS_ENV_VAR) or None
+        self.cluster_kwargs = dict(self.cluster_kwargs or {})
+        if float(self.timeout) <= 0:
+            raise ValueError("dask_client.timeout must be a positive number of seconds")
+        unknown = set(self.adapt or {}) - {"minimum", "maximum"}
+        if unknown:
+            raise ValueError(
+                f"dask_client.adapt takes minimum and maximum, not {unknown}"
+            )
+
+    def describe(self) -> str:
+        return self.address or f"a new {self.cluster_class}"
+
+
+@contextmanager
+def connect(settings: ClusterSettings) -> Iterator[Client]:
+    """A client for this run; a cluster started here is shut down on exit."""
+    security = Security(**settings.security) if settings.security else None
+    with ExitStack() as stack:
+        if settings.address:
+            client = _connect_to_scheduler(settings, security)
+        else:
+            cluster = _start_cluster(settings)
+            stack.callback(_close, cluster, quiet=True)
+            client = Client(cluster, timeout=settings.timeout, set_as_default=False)
+        stack.callback(_close, client)
+        _log_connection(client)
+        yield client
+
+
+def _connect_to_scheduler(
+    settings: ClusterSettings, security: Security | None
+) -> Client:
+    try:
+        return Client(
+            settings.address,
+            timeout=settings.timeout,
+            security=security,
+            set_as_default=False,
+        )
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerUnreachableError(
+            f"No Dask scheduler answered at {settings.address} within "
+            f"{settings.timeout} s ({exc}). Start one there (`dask scheduler`), check "
+            f"that this machine can reach it (and its TLS settings), or fix the "
+            f"address: dask_client.address in conf/<env>/parameters.yml, "
+            f"--params dask_client.address=..., or {ADDRESS_ENV_VAR}. Leave the "
+            f"address empty to start a local cluster instead."
+        ) from exc
+
+
+def _start_cluster(settings: ClusterSettings) -> Any:
+    cluster_class = load_obj(settings.cluster_class)
+    kwargs = dict(settings.cluster_kwargs)
+    if settings.cluster_class == LOCAL_CLUSTER:
+        # Keep a developer's cluster and dashboard off the network by default
+        # (a cluster of threads talks in-process and takes no host).
+        if kwargs.get("processes", True):
+            kwargs.setdefault("host", "127.0.0.1")
+        kwargs.setdefault("dashboard_address", "127.0.0.1:8787")
+    logger.info("Starting %s for this run", settings.cluster_class)
+    cluster = cluster_class(**kwargs)
+    if settings.adapt:
+        cluster.adapt(**settings.adapt)
+    return cluster
+
+
+def _log_connection(client: Client) -> None:
+    info = client.scheduler_info()
+    logger.info(
+        "Connected to Dask scheduler %s (%d workers); dashboard: %s",
+        info.get("address", client.scheduler.address),
+        len(info.get("workers", {})),
+        client.dashboard_link,
+    )
+    if not info.get("workers"):
+        logger.warning("The scheduler has no workers yet: nodes wait until some join.")
+
+
+def _close(resource: Any, quiet: bool = False) -> None:
+    # A cluster logs its whole shutdown at INFO: only problems matter here.
+    distributed_logger = logging.getLogger("distributed")
+    level = distributed_logger.level
+    if quiet:
+        distributed_logger.setLevel(logging.WARNING)
+    try:
+        resource.close(timeout=CLOSE_TIMEOUT)
+    except Exception as exc:  # a failed shutdown must not hide the run's result
+        logger.warning("Could not close %r cleanly: %s", resource, exc)
+    finally:
+        distributed_logger.setLevel(level)

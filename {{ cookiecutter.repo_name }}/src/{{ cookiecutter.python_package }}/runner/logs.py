@@ -1,0 +1,88 @@
+"""Show the log records of nodes running on workers in the client's console.
+
+``Client.forward_logging`` registers a cluster-wide plugin under a fixed name, so two
+runs on one cluster would receive each other's logs. Instead each node task forwards
+the records of its own thread, tagged with the run's token, on one shared topic.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from distributed import Client, get_worker
+
+TOPIC = "kedro-dask-runner-logs"
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class _TaskLogForwarder(logging.Handler):
+    """Sends the records logged by one task's thread to the client, as events."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self._token = token
+        self._thread = threading.get_ident()
+        self._worker = get_worker()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self._thread:
+            return  # another task, maybe of another run, on this worker
+        try:
+            attrs = {k: v for k, v in vars(record).items() if isinstance(v, _PLAIN)}
+            attrs.update(
+                msg=record.getMessage(),
+                args=None,
+                exc_text=_exception_text(record),
+                token=self._token,
+                worker=self._worker.address,
+            )
+            self._worker.log_event(TOPIC, attrs)
+        except Exception:
+            self.handleError(record)
+
+
+def _exception_text(record: logging.LogRecord) -> str | None:
+    if record.exc_info:
+        return logging.Formatter().formatException(record.exc_info)
+    return record.exc_text
+
+
+@contextmanager
+def forward_task_logs(token: str, logger_names: tuple[str, ...]) -> Iterator[None]:
+    """On a worker: forward what the given loggers record while the task runs."""
+    handler = _TaskLogForwarder(token)
+    loggers = [logging.getLogger(name) for name in logger_names]
+    for forwarded in loggers:
+        if forwarded.level == logging.NOTSET:
+            # Workers log at WARNING by default; Kedro reports nodes at INFO.
+            forwarded.setLevel(logging.INFO)
+        forwarded.addHandler(handler)
+    try:
+        yield
+    finally:
+        for forwarded in loggers:
+            forwarded.removeHandler(handler)
+
+
+@contextmanager
+def receive_task_logs(client: Client, token: str) -> Iterator[None]:
+    """On the client: log this run's forwarded records through the local loggers."""
+
+    def handle(event: tuple[float, dict[str, Any]]) -> None:
+        attrs = event[1]
+        if not isinstance(attrs, dict) or attrs.get("token") != token:
+            return
+        record = logging.makeLogRecord(attrs)
+        target = logging.getLogger(record.name)
+        if target.isEnabledFor(record.levelno):
+            target.handle(record)
+
+    client.subscribe_topic(TOPIC, handle)
+    try:
+        yield
+    finally:
+        client.unsubscribe_topic(TOPIC)

@@ -1,0 +1,58 @@
+"""Completed nodes out of the total: a progress bar on a terminal, log lines elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from rich import get_console
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+
+class NodeProgress:
+    def __init__(
+        self, total: int, logger: logging.Logger, console: Console | None = None
+    ):
+        self._total = total
+        self._done = 0
+        self._logger = logger
+        console = console or get_console()
+        # Kedro logs through rich on the same console, so lines print above the bar.
+        self._bar = (
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            if console.is_terminal
+            else None
+        )
+        self._task = (
+            self._bar.add_task("Dask nodes", total=total) if self._bar else None
+        )
+
+    def __enter__(self) -> NodeProgress:
+        if self._bar:
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._bar:
+            self._bar.stop()
+
+    def node_completed(self, name: str) -> None:
+        self._done += 1
+        self._logger.info("Completed node: %s", name)
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task)
+        else:
+            self._logger.info("Completed %d out of %d nodes", self._done, self._total)
