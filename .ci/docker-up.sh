@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bring up everything the container test tier needs on a bare Debian bookworm machine:
-#   1. the Debian packages (docker.io, docker-compose, docker-registry, debootstrap),
+#   1. the Debian packages (docker.io, docker-compose, docker-registry, debootstrap, make),
 #   2. a Docker daemon (dockerd in the background, waited for with a bound),
 #   3. a local registry on 127.0.0.1:5000 (own config, temporary storage, no auth),
 #   4. a local stand-in for python:3.11-slim, because no image registry is reachable:
@@ -39,6 +39,7 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v make >/dev/null || missing+=(make) # the generated Makefile drives the tests
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -55,7 +55,20 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, help="seconds for one measurement")
     parser.add_argument("--scenarios", nargs="+", choices=scenarios.SCENARIOS)
     parser.add_argument("--runners", nargs="+", choices=RUNNERS)
+    parser.add_argument(
+        "--kedro-logs", action="store_true", help="Kedro's default INFO logging, not warnings only"
+    )
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="only rewrite --markdown from a results JSON"
+    )
     args = parser.parse_args()
+    if args.render:
+        report = json.loads(args.render.read_text())
+        sizes = scenarios.Sizes(**report["sizes"])
+        report["goals"] = goals(report["scenarios"], report["workers"], sizes)
+        args.render.write_text(json.dumps(report, indent=2) + "\n")
+        (args.markdown or args.render.with_suffix(".md")).write_text(markdown(report))
+        return
     if not args.quick:
         args.json = args.json or HERE / "results.json"
         args.markdown = args.markdown or HERE / "results.md"
@@ -68,7 +81,17 @@ def main() -> None:
         work = Path(tmp)
         print(f"Baking a project into {work} ...", flush=True)
         project = bake(work, project_name=PROJECT_NAME)
-        env = {**os.environ, **QUIET_ENV, "PYTHONPATH": f"{HERE}{os.pathsep}{project / 'src'}"}
+        env = {
+            **os.environ,
+            **QUIET_ENV,
+            "PYTHONPATH": f"{HERE}{os.pathsep}{project / 'src'}",
+            # What the scheduler assumes before it has measured a transfer (default
+            # 100 MB/s): loopback is faster, and with the default it keeps all the
+            # `data` consumers next to their input instead of spreading them out.
+            "DASK_DISTRIBUTED__SCHEDULER__BANDWIDTH": "1000000000",
+        }
+        if not args.kedro_logs:
+            env["KEDRO_LOGGING_CONFIG"] = str(HERE / "quiet_logging.yml")
         env.pop("VIRTUAL_ENV", None)
         report: dict[str, Any] = {
             "command": command,
@@ -76,6 +99,7 @@ def main() -> None:
             "workers": args.workers,
             "repetitions": reps,
             "sizes": asdict(sizes),
+            "kedro_logging": "default (INFO)" if args.kedro_logs else "warnings only",
         }
         cluster = Cluster(args.workers, work, env)
         measurer = Measurer(work, env, timeout)
@@ -98,6 +122,9 @@ def main() -> None:
     if args.markdown:
         args.markdown.write_text(markdown(report))
     print(markdown(report))
+    failed = sum(len(e["errors"]) for s in report["scenarios"].values() for e in s.values())
+    if failed:
+        sys.exit(f"{failed} measurements failed; see the errors in the results")
 
 
 def run_all(args, reps, sizes, rate, cluster, measurer) -> dict:
@@ -180,9 +207,14 @@ class Cluster:
         with Client(self.address, timeout=30, set_as_default=False) as client:
             client.wait_for_workers(self.workers, timeout=max(1.0, deadline - time.monotonic()))
             ready = time.perf_counter()
-            # Imports every worker would otherwise do in its first task, for any runner.
-            client.run(_import_on_worker, ["kedro.runner.task", "pandas", "docs_runner", PACKAGE])
-            client.run(_import_on_worker, [f"{PACKAGE}.runner", "scenarios"])
+            # What every worker and the scheduler would otherwise do on first use, for
+            # whichever runner happened to come first: imports, a transfer, a publish.
+            client.run(_import_on_worker, ["kedro.runner.task", "docs_runner", f"{PACKAGE}.runner"])
+            frame = client.submit(scenarios.make_frame, 1000, pure=False)
+            client.gather(client.map(len, [frame] * (2 * self.workers), pure=False))
+            client.publish_dataset(client.gather(frame), name="warm-up")
+            client.get_dataset("warm-up")
+            client.unpublish_dataset("warm-up")
         return {
             "startup_s": ready - started,
             "warmup_s": time.perf_counter() - ready,
@@ -308,7 +340,7 @@ def summarise(raw: dict, sizes: scenarios.Sizes) -> dict:
                 )
                 for key in ("scheduler_bytes", "worker_transfer_bytes", "consumer_processes"):
                     if key in ok[0]:
-                        entry[key] = statistics.median(r[key] for r in ok)
+                        entry[key] = int(statistics.median(r[key] for r in ok))
                 if scenario == "chain":
                     entry["ms_per_node"] = 1000 * median / sizes.chain_length
             table.setdefault(scenario, {})[runner] = entry
@@ -321,7 +353,9 @@ def summarise(raw: dict, sizes: scenarios.Sizes) -> dict:
 
 
 def goals(table: dict, workers: int, sizes: scenarios.Sizes) -> list[dict]:
-    """The issue's goals, as ratios of medians from this one run."""
+    """The issue's goals, as ratios of medians from this one run, for our runner and, as
+    the floor, for plain Dask futures in its place: where the floor misses a goal too,
+    the cluster on this machine holds it back, not the runner."""
 
     def get(scenario: str, runner: str, key: str = "median_s") -> float | None:
         return table.get(scenario, {}).get(runner, {}).get(key)
@@ -329,31 +363,33 @@ def goals(table: dict, workers: int, sizes: scenarios.Sizes) -> list[dict]:
     def ratio(a: float | None, b: float | None) -> float | None:
         return None if a is None or not b else a / b
 
-    ours = get("wide", "dask")
-    per_node = get("chain", "dask", "ms_per_node")
     rows = [
-        ("wide: speedup of dask over sequential", f">= {0.85 * workers:.2f} (0.85 x workers)",
-         ratio(get("wide", "sequential"), ours), lambda v: v >= 0.85 * workers),
-        ("wide: dask time / parallel time", "<= 1",
-         ratio(ours, get("wide", "parallel")), lambda v: v <= 1),
-        ("chain: dask per-node time / dask_raw's", "<= 1.5",
-         ratio(per_node, get("chain", "dask_raw", "ms_per_node")), lambda v: v <= 1.5),
-        ("chain: dask per-node time / dask_docs's", "<= 0.33",
-         ratio(per_node, get("chain", "dask_docs", "ms_per_node")), lambda v: v <= 1 / 3),
-        ("data: scheduler memory growth under dask / data size", "< 0.05",
-         ratio(get("data", "dask", "scheduler_bytes"), sizes.data_bytes), lambda v: v < 0.05),
-        ("data: dask time / dask_docs time", "<= 0.5",
-         ratio(get("data", "dask"), get("data", "dask_docs")), lambda v: v <= 0.5),
+        ("wide: speedup over sequential", f">= {0.85 * workers:.2f} (0.85 x workers)",
+         lambda r: ratio(get("wide", "sequential"), get("wide", r)), lambda v: v >= 0.85 * workers),
+        ("wide: time / parallel's", "<= 1",
+         lambda r: ratio(get("wide", r), get("wide", "parallel")), lambda v: v <= 1),
+        ("chain: per-node time / dask_raw's", "<= 1.5",
+         lambda r: ratio(get("chain", r), get("chain", "dask_raw")), lambda v: v <= 1.5),
+        ("chain: per-node time / dask_docs'", "<= 0.33",
+         lambda r: ratio(get("chain", r), get("chain", "dask_docs")), lambda v: v <= 1 / 3),
+        ("data: scheduler memory growth / data size", "< 0.05",
+         lambda r: ratio(get("data", r, "scheduler_bytes"), sizes.data_bytes), lambda v: v < 0.05),
+        ("data: time / dask_docs'", "<= 0.5",
+         lambda r: ratio(get("data", r), get("data", "dask_docs")), lambda v: v <= 0.5),
     ]  # fmt: skip
-    return [
-        {
-            "goal": name,
-            "target": target,
-            "measured": None if value is None else round(value, 3),
-            "met": None if value is None else bool(is_met(value)),
-        }
-        for name, target, value, is_met in rows
-    ]
+    results = []
+    for name, target, measure_for, is_met in rows:
+        value, floor = measure_for("dask"), measure_for("dask_raw")
+        results.append(
+            {
+                "goal": name,
+                "target": target,
+                "measured": None if value is None else round(value, 3),
+                "met": None if value is None else bool(is_met(value)),
+                "dask_raw": None if floor is None else round(floor, 3),
+            }
+        )
+    return results
 
 
 def machine() -> dict[str, Any]:
@@ -394,7 +430,10 @@ def markdown(report: dict) -> str:
         f"Cluster: 1 scheduler + {report['workers']} single-threaded workers on 127.0.0.1; "
         f"start-up {c['startup_s']:.2f} s, worker imports {c['warmup_s']:.2f} s "
         f"(not in any time below; restarts after failures: {c['restarts']}). "
-        f"`thread` and `parallel` use {report['workers']} workers too.",
+        f"`thread` and `parallel` use {report['workers']} workers too. The scheduler is told "
+        "to assume 1 GB/s between workers until it measures (Dask's default: 100 MB/s).",
+        "",
+        f"Kedro logging: {report['kedro_logging']}, for every runner and on the workers.",
         "",
         f"Each time is the median of {report['repetitions']} runs, each in a fresh process; "
         "spread is (max - min) / median. A run is: make the runner (connect to the cluster), "
@@ -426,12 +465,20 @@ def markdown(report: dict) -> str:
                     cells[0] += f" ({len(e['errors'])} failed)"
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Goals (ratios within this run)", "", "| goal | target | measured | met |"]
-    lines.append("| --- | --- | --- | --- |")
+    lines += [
+        "## Goals for `dask` (ratios of medians within this run)",
+        "",
+        "The last column is the same ratio with plain Dask futures (`dask_raw`) in place of "
+        "`dask`: where it misses the target too, this cluster on this machine holds the goal "
+        "back; where it meets it, the difference is the runner's own cost.",
+        "",
+        "| goal | target | dask | met | dask_raw |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for g in report["goals"]:
         met = {True: "yes", False: "**no**", None: "n/a"}[g["met"]]
-        shown = "n/a" if g["measured"] is None else f"{g['measured']:.3g}"
-        lines.append(f"| {g['goal']} | {g['target']} | {shown} | {met} |")
+        shown = ["n/a" if g[k] is None else f"{g[k]:.3g}" for k in ("measured", "dask_raw")]
+        lines.append(f"| {g['goal']} | {g['target']} | {shown[0]} | {met} | {shown[1]} |")
     return "\n".join(lines) + "\n"
 
 

@@ -175,6 +175,8 @@ def test_make_targets_explain_missing_tools(built):
         "build-image", check=False, DOCKER_HOST="unix:///nonexistent/docker.sock"
     )
     assert no_daemon.returncode != 0 and "cannot reach the Docker daemon" in no_daemon.stderr
+    no_cluster = built.make("run-dask", f"COMPOSE_PROJECT={built.image}-none", check=False)
+    assert no_cluster.returncode != 0 and "Run 'make cluster-up' first" in no_cluster.stderr
 
 
 def test_pipeline_on_compose_cluster_matches_plain_run(built, plain_run_outputs, tmp_path):

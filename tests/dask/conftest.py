@@ -124,12 +124,14 @@ class DaskProcesses:
         processes = [*self.workers, *([self.scheduler] if self.scheduler else [])]
         for process in processes:
             _signal_group(process, signal.SIGTERM)
+        # A worker may linger trying to say goodbye to a scheduler that is gone.
+        deadline = time.monotonic() + 10
         for process in processes:
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
-                process.wait(timeout=15)
+                process.wait(timeout=10)
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:

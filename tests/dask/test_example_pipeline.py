@@ -143,7 +143,7 @@ def test_unreachable_scheduler_fails_fast_and_clearly(installed_project, tmp_pat
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "SchedulerUnreachableError" in log
-    assert f"No Dask scheduler answered at {address}" in log
+    assert f"Could not connect to the Dask scheduler at {address}" in log
     assert "DASK_SCHEDULER_ADDRESS" in log
     assert elapsed < 30, f"took {elapsed:.0f} s"
 
@@ -156,8 +156,6 @@ def test_runner_option_alone_starts_and_stops_a_local_cluster(installed_project,
         python,
         "run",
         "--runner", "rocket_science.runner.DaskRunner",
-        "--runner-params",
-        "cluster_kwargs.n_workers=2,cluster_kwargs.dashboard_address=127.0.0.1:0",
         "--params", "data_generation.n_rows=500",
         DASK_SCHEDULER_ADDRESS="",
     )  # fmt: skip
@@ -166,3 +164,21 @@ def test_runner_option_alone_starts_and_stops_a_local_cluster(installed_project,
     assert "Completed 10 out of 10 nodes" in log
     assert "Traceback" not in log
     assert len(pd.read_csv(copy / OUTPUTS[0])) == 500
+
+
+def test_runner_params_and_node_filters(installed_project, example_cluster, tmp_path):
+    project, python = installed_project
+    copy = copy_project(project, tmp_path)
+    result = kedro(
+        copy,
+        python,
+        "run",
+        "--runner", "rocket_science.runner.DaskRunner",
+        "--runner-params", f"address={example_cluster.address},timeout=5",
+        "--to-nodes", "ridge.fit_model",
+    )  # fmt: skip
+    log = result.stdout + result.stderr
+    assert f"Connected to Dask scheduler {example_cluster.address}" in log
+    assert "Completed 3 out of 3 nodes" in log
+    assert (copy / "data/06_models/ridge.json").exists()
+    assert not (copy / "data/06_models/linear.json").exists()

@@ -77,4 +77,7 @@ def test_tls_scheduler_refuses_a_client_without_certificates(installed_project, 
         timeout=60,
     )  # fmt: skip
     assert result.returncode != 0
-    assert f"No Dask scheduler answered at {cluster.address}" in result.stdout + result.stderr
+    assert (
+        f"Could not connect to the Dask scheduler at {cluster.address}"
+        in result.stdout + result.stderr
+    )

@@ -35,6 +35,8 @@ def load_plan(python: Path, project: Path, *options: str) -> dict:
         return json.loads(output.read_text())
 
 
+# Namespace "orbit" runs before and after the un-namespaced plan_burn (grouped by
+# namespace, two tasks would wait on each other), and its last node has no name.
 CYCLE_PIPELINE = """
 from kedro.pipeline import Node, Pipeline
 

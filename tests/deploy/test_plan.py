@@ -69,7 +69,6 @@ def assert_is_a_dag_covering_every_node_once(plan: dict) -> None:
 EXPECTED_TASKS = {
     ("deploy", "none"): 10,
     ("deploy", "namespace"): 7,
-    ("deploy", "memory"): 10,  # everything crossing is persisted in conf/deploy
     ("local", "memory"): 3,  # the splits and metrics are in memory in conf/base
 }
 
@@ -126,6 +125,11 @@ def test_namespace_and_memory_groupings(fresh_project):
     assert sorted(e["dataset"] for e in by_memory["exchanges"]) == [
         "measurements",
         "model_comparison",
+    ]
+    # conf/deploy persists everything, so there memory grouping is one task per node.
+    in_deploy = load_plan(python, project, "--env=deploy", "--group-by=memory")
+    assert [t["nodes"] for t in in_deploy["tasks"]] == [
+        t["nodes"] for t in load_plan(python, project, "--env=deploy", "--group-by=none")["tasks"]
     ]
 
 

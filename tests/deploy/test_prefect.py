@@ -11,6 +11,7 @@ from tests.deploy.helpers import add_pipeline, kedro, load_plan, package_name
 from tests.support import command_env, run
 
 FLOW_TIMEOUT = 600
+FAILED_AND_AFTER = {"launch", "splash_down"}
 
 FAILING_PIPELINE = """
 from kedro.pipeline import Node, Pipeline
@@ -20,10 +21,22 @@ def launch(model_comparison):
     raise RuntimeError("deliberate failure: the rocket exploded")
 
 
+def splash_down(launch_report):
+    return launch_report
+
+
 def create_pipeline(**kwargs):
-    return Pipeline(
-        [Node(launch, "model_comparison", "launch_report", name="launch")]
-    )
+    return Pipeline([
+        Node(launch, "model_comparison", "launch_report", name="launch"),
+        Node(splash_down, "launch_report", "landing_report", name="splash_down"),
+    ])
+"""
+
+# Persisted, so that launch and splash_down are two tasks in every grouping.
+LAUNCH_CATALOG = """
+launch_report:
+  type: json.JSONDataset
+  filepath: ${_storage}/08_reporting/launch_report.json
 """
 
 
@@ -69,6 +82,8 @@ def test_flow_runs_every_task_to_completed(fresh_project, prefect_python, prefec
 def test_failing_node_fails_the_flow_run(fresh_project, prefect_python, prefect_env):
     project, _ = fresh_project
     add_pipeline(project, "launch", FAILING_PIPELINE)
+    with (project / "conf/deploy/catalog.yml").open("a") as catalog:
+        catalog.write(LAUNCH_CATALOG)
 
     result = kedro(
         prefect_python, "deploy", "prefect", "--run", "--env=deploy",
@@ -82,8 +97,11 @@ def test_failing_node_fails_the_flow_run(fresh_project, prefect_python, prefect_
     assert "deliberate failure: the rocket exploded" in flow_run["state"]["message"]
     assert task_runs["launch"]["state"]["type"] == "FAILED"
     assert "the rocket exploded" in task_runs["launch"]["state"]["message"]
-    others = {name: t["state"]["type"] for name, t in task_runs.items() if name != "launch"}
-    assert set(others.values()) == {"COMPLETED"}
+    # The task after the failed one never ran; all the others completed.
+    assert task_runs["splash_down"]["state"]["type"] == "PENDING"
+    assert "did not reach a 'COMPLETED' state" in task_runs["splash_down"]["state"]["message"]
+    others = {t["state"]["type"] for n, t in task_runs.items() if n not in FAILED_AND_AFTER}
+    assert others == {"COMPLETED"}
 
 
 def test_project_works_without_prefect(installed_project):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -138,10 +139,11 @@ def _shared_mounts(settings: dict[str, Any], shared_paths: list[str]) -> list[di
             "argo.volume_claim is set, so deploy.yml also needs argo.project_dir: "
             "the absolute path of the project (the working directory) in the image."
         )
+    # A relative folder is under the project; an absolute one is where it says.
     return [
         {
             "name": SHARED_VOLUME,
-            "mountPath": f"{project_dir.rstrip('/')}/{folder.strip('/')}",
+            "mountPath": str(PurePosixPath(project_dir, folder)),
             "subPath": folder.strip("/"),
         }
         for folder in shared_paths

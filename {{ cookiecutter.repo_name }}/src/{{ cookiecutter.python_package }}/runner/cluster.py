@@ -60,7 +60,7 @@ def connect(settings: ClusterSettings) -> Iterator[Client]:
         if settings.address:
             client = _connect_to_scheduler(settings, security)
         else:
-            cluster = _start_cluster(settings)
+            cluster = _start_cluster(settings, security)
             stack.callback(_close, cluster, quiet=True)
             client = Client(cluster, timeout=settings.timeout, set_as_default=False)
         stack.callback(_close, client)
@@ -78,20 +78,23 @@ def _connect_to_scheduler(
             security=security,
             set_as_default=False,
         )
-    except (OSError, TimeoutError) as exc:
+    # TypeError: distributed's complaint about a tls:// address without certificates.
+    except (OSError, TimeoutError, TypeError) as exc:
         raise SchedulerUnreachableError(
-            f"No Dask scheduler answered at {settings.address} within "
-            f"{settings.timeout} s ({exc}). Start one there (`dask scheduler`), check "
-            f"that this machine can reach it (and its TLS settings), or fix the "
-            f"address: dask_client.address in conf/<env>/parameters.yml, "
-            f"--params dask_client.address=..., or {ADDRESS_ENV_VAR}. Leave the "
-            f"address empty to start a local cluster instead."
+            f"Could not connect to the Dask scheduler at {settings.address} within "
+            f"{settings.timeout} s: {exc}\nStart one there (`dask scheduler`), check "
+            f"that this machine can reach it and the TLS settings (dask_client."
+            f"security), or fix the address: dask_client.address in "
+            f"conf/<env>/parameters.yml, --params dask_client.address=..., or "
+            f"{ADDRESS_ENV_VAR}. Leave the address empty to start a local cluster."
         ) from exc
 
 
-def _start_cluster(settings: ClusterSettings) -> Any:
+def _start_cluster(settings: ClusterSettings, security: Security | None) -> Any:
     cluster_class = load_obj(settings.cluster_class)
     kwargs = dict(settings.cluster_kwargs)
+    if security:
+        kwargs.setdefault("security", security)
     if settings.cluster_class == LOCAL_CLUSTER:
         # Keep a developer's cluster and dashboard off the network by default
         # (a cluster of threads talks in-process and takes no host).
