@@ -85,10 +85,6 @@ def main() -> None:
             **os.environ,
             **QUIET_ENV,
             "PYTHONPATH": f"{HERE}{os.pathsep}{project / 'src'}",
-            # What the scheduler assumes before it has measured a transfer (default
-            # 100 MB/s): loopback is faster, and with the default it keeps all the
-            # `data` consumers next to their input instead of spreading them out.
-            "DASK_DISTRIBUTED__SCHEDULER__BANDWIDTH": "1000000000",
         }
         if not args.kedro_logs:
             env["KEDRO_LOGGING_CONFIG"] = str(HERE / "quiet_logging.yml")
@@ -411,6 +407,7 @@ def machine() -> dict[str, Any]:
         "versions": {name: version(name) for name in ("kedro", "dask", "distributed", "pandas")},
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "load_before": os.getloadavg(),
+        "nice": os.nice(0),
     }
 
 
@@ -425,13 +422,13 @@ def markdown(report: dict) -> str:
         f"Python {m['python']}, "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
         + f". Load average (1, 5, 15 min) before {_load(m['load_before'])}, "
-        f"after {_load(m['load_after'])}.",
+        f"after {_load(m['load_after'])}; the benchmark's processes ran at nice "
+        f"{m.get('nice', 0)}.",
         "",
         f"Cluster: 1 scheduler + {report['workers']} single-threaded workers on 127.0.0.1; "
         f"start-up {c['startup_s']:.2f} s, worker imports {c['warmup_s']:.2f} s "
         f"(not in any time below; restarts after failures: {c['restarts']}). "
-        f"`thread` and `parallel` use {report['workers']} workers too. The scheduler is told "
-        "to assume 1 GB/s between workers until it measures (Dask's default: 100 MB/s).",
+        f"`thread` and `parallel` use {report['workers']} workers too.",
         "",
         f"Kedro logging: {report['kedro_logging']}, for every runner and on the workers.",
         "",

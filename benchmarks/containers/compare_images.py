@@ -227,13 +227,15 @@ def main() -> int:
 
     docker_version = sh(["docker", "version", "--format", "{{.Server.Version}}"]).strip()
     base_size = image_size(options.base_image)
-    command = "python " + shlex.join([str(Path(sys.argv[0])), *sys.argv[1:]])
+    command = shlex.join([sys.executable, str(Path(sys.argv[0])), *sys.argv[1:]])
     report = f"""# Container images: our Dockerfile vs kedro-docker's Dockerfile.simple
 
-Made by `{command}` (from the repository root)
+Made by `{command}` (from the repository root, with the dev venv's Python, which has
+cookiecutter)
 on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores, {platform.platform()},
 Docker {docker_version} (classic builder: no buildx here), one generated project
-("{PROJECT_NAME}"), both images built in the same run.\n
+("{PROJECT_NAME}"), both images built in the same run. Other work shared the machine
+during the run, which is why the rounds differ.
 
 {HEADER}
 {chr(10).join(rows)}
@@ -247,16 +249,20 @@ Docker {docker_version} (classic builder: no buildx here), one generated project
   downloading every dependency from PyPI through the proxy. Sizes include the base.
 - **Rebuild** is `docker build` again after appending a comment line to
   `{CHANGED_FILE}`.
-- **Differences that explain the numbers.** kedro-docker installs requirements with uv
-  into the system Python (no venv, no `--require-hashes`, pip upgraded from PyPI) and
-  then copies the whole project as the last layer (`COPY . .`), so a code change only
-  re-copies files; the project runs from `src/` and is not installed. Ours installs the
-  hash-locked requirements with pip into `/opt/venv` in a build stage, builds a wheel and
-  installs it in the runtime stage with `--no-deps`: a code change rebuilds the wheel
-  and reinstalls it (a few seconds more) but the dependency layers stay cached. Ours
-  runs as uid 10001 with only `pyproject.toml`, `conf/` and an empty `data/` in its
-  working folder; kedro-docker's runs as uid 999 with the whole project (tests, README,
-  requirements files) in it.
+- **Differences that explain the numbers.** kedro-docker upgrades pip, installs uv (both
+  unpinned, from PyPI) and installs the requirements with uv into the system Python
+  (no venv), then copies the whole project as the last layer (`COPY . .`): a code change
+  only re-copies files, and the project runs from `src/` without being installed. Ours
+  installs the hash-locked requirements with pip (`--require-hashes`) into `/opt/venv`
+  in a build stage, builds a wheel and installs it in the runtime stage with `--no-deps`.
+  Cold, pip downloads and installs one package after another and byte-compiles them,
+  where uv works in parallel and does not compile, and our runtime stage copies the
+  venv (about 300 MB) from the build stage. On a code change ours rebuilds the wheel and
+  reinstalls it, and the classic builder re-hashes `/opt/venv` to find the cached copy
+  of it: a few seconds, while every dependency layer stays cached. Ours runs as uid
+  10001 with only `pyproject.toml`, `conf/` (root-owned) and empty `data/` and
+  `conf/local/` in its working folder; kedro-docker's runs as uid 999 with the whole
+  project (tests, README, requirements files) in it.
 - **Size.** pip byte-compiles what it installs (`.pyc` files, part of our size); uv does
   not, so kedro-docker's image is smaller but every new container (each Kedro run, each
   Dask worker) compiles the modules it imports again: see the import column. Its image

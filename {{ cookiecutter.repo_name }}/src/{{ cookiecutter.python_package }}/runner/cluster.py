@@ -14,6 +14,7 @@ from distributed.security import Security
 from kedro.utils import load_obj
 
 ADDRESS_ENV_VAR = "DASK_SCHEDULER_ADDRESS"
+QUIET_ENV_VAR = "DASK_LOGGING__DISTRIBUTED"
 LOCAL_CLUSTER = "distributed.LocalCluster"
 # Closing is best effort: a slow cluster must not keep a finished run waiting forever.
 CLOSE_TIMEOUT = 30
@@ -60,8 +61,9 @@ def connect(settings: ClusterSettings) -> Iterator[Client]:
         if settings.address:
             client = _connect_to_scheduler(settings, security)
         else:
+            stack.enter_context(_quiet_cluster_logs())
             cluster = _start_cluster(settings, security)
-            stack.callback(_close, cluster, quiet=True)
+            stack.callback(_close, cluster)
             client = Client(cluster, timeout=settings.timeout, set_as_default=False)
         stack.callback(_close, client)
         _log_connection(client)
@@ -102,7 +104,16 @@ def _start_cluster(settings: ClusterSettings, security: Security | None) -> Any:
             kwargs.setdefault("host", "127.0.0.1")
         kwargs.setdefault("dashboard_address", "127.0.0.1:8787")
     logger.info("Starting %s for this run", settings.cluster_class)
-    cluster = cluster_class(**kwargs)
+    # Worker processes it spawns read their log level from the environment.
+    previous = os.environ.get(QUIET_ENV_VAR)
+    os.environ[QUIET_ENV_VAR] = "warning"
+    try:
+        cluster = cluster_class(**kwargs)
+    finally:
+        if previous is None:
+            os.environ.pop(QUIET_ENV_VAR)
+        else:
+            os.environ[QUIET_ENV_VAR] = previous
     if settings.adapt:
         cluster.adapt(**settings.adapt)
     return cluster
@@ -120,15 +131,21 @@ def _log_connection(client: Client) -> None:
         logger.warning("The scheduler has no workers yet: nodes wait until some join.")
 
 
-def _close(resource: Any, quiet: bool = False) -> None:
-    # A cluster logs its whole shutdown at INFO: only problems matter here.
+@contextmanager
+def _quiet_cluster_logs() -> Iterator[None]:
+    """A cluster started here would log its whole life at INFO in this console;
+    keep its warnings (the dashboard link is logged above anyway)."""
     distributed_logger = logging.getLogger("distributed")
     level = distributed_logger.level
-    if quiet:
-        distributed_logger.setLevel(logging.WARNING)
+    distributed_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        distributed_logger.setLevel(level)
+
+
+def _close(resource: Any) -> None:
     try:
         resource.close(timeout=CLOSE_TIMEOUT)
     except Exception as exc:  # a failed shutdown must not hide the run's result
         logger.warning("Could not close %r cleanly: %s", resource, exc)
-    finally:
-        distributed_logger.setLevel(level)
