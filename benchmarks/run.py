@@ -75,7 +75,13 @@ def main() -> None:
     reps = max(3, args.reps or (3 if args.quick else 5))
     sizes = scenarios.QUICK if args.quick else scenarios.FULL
     timeout = args.timeout or (120 if args.quick else 600)
-    command = shlex.join(["python", "benchmarks/run.py", *sys.argv[1:]])
+    niceness = os.nice(0)
+    command = shlex.join(
+        [*(["nice", "-n", str(niceness)] if niceness else []), "python", "benchmarks/run.py"]
+        + sys.argv[1:]
+    )
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so the cluster and measurements are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     with tempfile.TemporaryDirectory(prefix="kedro-dask-bench-") as tmp:
         work = Path(tmp)
