@@ -13,9 +13,7 @@ import yaml
 from tests.support import STARTER, bake, run
 
 # Files whose braces are orchestrator syntax, copied verbatim on purpose.
-COPIED_VERBATIM = json.loads((STARTER / "cookiecutter.json").read_text())[
-    "_copy_without_render"
-]
+COPIED_VERBATIM = json.loads((STARTER / "cookiecutter.json").read_text())["_copy_without_render"]
 
 EXPECTED_FILES = {
     ".gitignore",
@@ -109,7 +107,14 @@ def test_names_render_and_output_is_ruff_clean(tmp_path, name):
 
 def test_cookiecutter_json_declares_what_kedro_new_passes():
     declared = json.loads((STARTER / "cookiecutter.json").read_text())
-    for key in ("project_name", "repo_name", "python_package", "kedro_version", "tools", "example_pipeline"):
+    for key in (
+        "project_name",
+        "repo_name",
+        "python_package",
+        "kedro_version",
+        "tools",
+        "example_pipeline",
+    ):
         assert key in declared, key
 
 
@@ -162,8 +167,18 @@ def test_hook_reads_answers_as_data(tmp_path):
     out.mkdir()
     payload = "x'''\"\"\"; import os; os._exit(0) #\\"
     result = run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", out, STARTER,
-         f"project_name={payload}", "repo_name=safe", "python_package=safe_pkg"],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            out,
+            STARTER,
+            f"project_name={payload}",
+            "repo_name=safe",
+            "python_package=safe_pkg",
+        ],
         check=False,
         timeout=120,
     )
