@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import queue
@@ -27,6 +28,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict
+from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -105,14 +107,17 @@ def main() -> None:
         }
         cluster = Cluster(args.workers, work, env)
         measurer = Measurer(work, env, timeout)
+        rate = scenarios.spin_rate()
+        report["spin_rate"] = rate
+        ceiling = [cpu_parallelism(args.workers, rate)]
         try:
             report["cluster"] = cluster.start()
-            rate = scenarios.spin_rate()
-            report["spin_rate"] = rate
             raw = run_all(args, reps, sizes, rate, cluster, measurer)
         finally:
             measurer.stop()
             cluster.stop()
+        ceiling.append(cpu_parallelism(args.workers, rate))
+        report["cpu_parallelism"] = ceiling
         report["cluster"]["restarts"] = cluster.restarts
         report["machine"]["load_after"] = os.getloadavg()
         report["scenarios"] = summarise(raw, sizes)
@@ -239,9 +244,23 @@ class Cluster:
         self.processes.clear()
 
 
-def _import_on_worker(modules: list[str]) -> None:
-    from importlib import import_module
+def cpu_parallelism(workers: int, rate: float) -> float:
+    """How much faster ``workers`` processes do pure-Python work than one, right now: the
+    ceiling of any runner's `wide` speedup on this machine (others' load lowers it)."""
+    jobs = [int(0.2 * rate)] * (2 * workers)
+    start = time.perf_counter()
+    for job in jobs:
+        scenarios.spin(job)
+    alone = time.perf_counter() - start
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=import_module, initargs=("scenarios",)) as pool:
+        pool.map(time.sleep, [0.5] * workers, chunksize=1)  # all started and imported
+        start = time.perf_counter()
+        pool.map(scenarios.spin, jobs, chunksize=1)
+        return alone / (time.perf_counter() - start)
 
+
+def _import_on_worker(modules: list[str]) -> None:
     for module in modules:
         import_module(module)
 
@@ -482,6 +501,14 @@ def markdown(report: dict) -> str:
         met = {True: "yes", False: "**no**", None: "n/a"}[g["met"]]
         shown = ["n/a" if g[k] is None else f"{g[k]:.3g}" for k in ("measured", "dask_raw")]
         lines.append(f"| {g['goal']} | {g['target']} | {shown[0]} | {met} | {shown[1]} |")
+    if "cpu_parallelism" in report:
+        before, after = report["cpu_parallelism"]
+        lines += [
+            "",
+            f"The `wide` ceiling here: {report['workers']} processes did pure-Python work "
+            f"{before:.2f}x (before the run) and {after:.2f}x (after) as fast as one process, "
+            f"against {report['workers']}x on an idle machine with {report['workers']} free cores.",
+        ]
     return "\n".join(lines) + "\n"
 
 

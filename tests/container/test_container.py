@@ -266,13 +266,8 @@ def test_code_change_rebuilds_only_final_layers(built, tmp_path):
     assert out.strip() == "# a one-line change"
 
 
-def test_make_requirements_uses_the_lock_flags(container_project):
-    dry = make(container_project, "-n", "requirements").stdout
-    for flag in ("--generate-hashes", "--no-emit-index-url", "--no-emit-find-links",
-                 "--strip-extras", 'CUSTOM_COMPILE_COMMAND="make requirements"'):  # fmt: skip
-        assert dry.count(flag) == 2, (flag, dry)
-    assert "--output-file requirements.txt requirements.in" in dry
-    assert "--output-file requirements-dev.txt requirements-dev.in" in dry
+def test_make_requirements_fails_clearly_without_pip_tools(container_project):
+    # What `make requirements` produces is checked in tests/e2e (it re-compiles the locks).
     missing = make(container_project, "requirements", "PIP_COMPILE=no-such-pip-compile",
                    check=False)  # fmt: skip
     assert missing.returncode != 0 and "pip install pip-tools" in missing.stderr
