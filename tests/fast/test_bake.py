@@ -192,3 +192,12 @@ def test_rebaking_into_a_fresh_folder_is_repeatable(tmp_path):
     second = bake(tmp_path / "b")
     assert _files(first) == _files(second)
     shutil.rmtree(tmp_path / "a")
+
+
+def test_lock_matches_whatever_kedro_runs_kedro_new(tmp_path):
+    """`kedro new` passes its own version; the shipped lock pins 1.7, so the
+    project's requirements must keep asking for 1.7 whatever kedro made it."""
+    project = bake(tmp_path, kedro_version="1.9.3")
+    assert "kedro~=1.7.0" in (project / "requirements.in").read_text()
+    assert "kedro==1.7.0" in (project / "requirements.txt").read_text()
+    assert '"kedro~=1.7.0"' in (project / "pyproject.toml").read_text()
