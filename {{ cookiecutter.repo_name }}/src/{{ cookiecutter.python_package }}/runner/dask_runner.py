@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import os
+import queue
 import uuid
 from typing import Any
 
-from distributed import Client, Future, wait
+from distributed import Client, Future
 from kedro.framework import project
 from kedro.framework.hooks.manager import _NullPluginManager
 from kedro.io import CatalogProtocol, MemoryDataset
@@ -20,7 +21,7 @@ from .cluster import LOCAL_CLUSTER, ClusterSettings, connect
 from .graph import SubmittedPipeline, check_tag_options, submit_pipeline
 from .logs import receive_task_logs
 from .progress import NodeProgress
-from .worker import RunSpec, ship_spec
+from .worker import RunSpec, spec_on_workers
 
 # How often the wait for nodes checks that the scheduler is still there.
 POLL_SECONDS = 2
@@ -90,25 +91,19 @@ class DaskRunner(AbstractRunner):
         )
         with (
             connect(self._cluster) as client,
-            client.as_current(),  # for distributed.wait
             receive_task_logs(client, spec.token),
+            spec_on_workers(client, spec),
         ):
-            # A task rather than scattered data: if the workers holding it die,
-            # Dask can make it again (the spec is small: no in-memory node data).
-            shipped = client.submit(
-                ship_spec, spec, key=f"kedro-run-spec-{spec.token}", pure=False
-            )
             submitted = submit_pipeline(
                 client,
                 pipeline,
-                spec=shipped,
                 memory=memory,
                 token=spec.token,
                 tag_options=self._tag_options,
             )
             self._wait_for_nodes(client, pipeline, catalog, submitted)
             for name, future in submitted.free_outputs.items():
-                catalog.save(name, future.result(timeout=RESULT_TIMEOUT))
+                catalog.save(name, future.result(timeout=RESULT_TIMEOUT)[name])
 
     def _wait_for_nodes(
         self,
@@ -117,25 +112,31 @@ class DaskRunner(AbstractRunner):
         catalog: CatalogProtocol,
         submitted: SubmittedPipeline,
     ) -> None:
-        pending = set(submitted.done) | set(submitted.free_outputs.values())
+        # Futures report here as they finish: one callback each, not a wait over
+        # everything still pending after every node (quadratic in the node count).
+        finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        pending = set(submitted.nodes) | set(submitted.free_outputs.values())
+        for future in pending:
+            future.add_done_callback(finished.put)
         done_nodes: list[Node] = []
-        with NodeProgress(len(submitted.done), self._logger) as progress:
+        with NodeProgress(len(submitted.nodes), self._logger) as progress:
             while pending:
                 try:
-                    finished, pending = wait(
-                        pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED"
-                    )
-                except TimeoutError:
+                    future = finished.get(timeout=POLL_SECONDS)
+                except queue.Empty:
                     _check_connected(client)
                     continue
-                for future in finished:
-                    if future.status != "finished":
-                        client.cancel(list(pending))  # stop what has not started
-                        self._suggest_resume_scenario(pipeline, done_nodes, catalog)
-                        _raise_failure(future, client)
-                    if future in submitted.done:
-                        done_nodes.append(submitted.done[future])
-                        progress.node_completed(submitted.done[future].name)
+                pending.discard(future)
+                if future.status != "finished":
+                    client.cancel(list(pending))  # stop what has not started
+                    self._suggest_resume_scenario(pipeline, done_nodes, catalog)
+                    _raise_failure(future, client)
+                # Dropping the node's future lets Dask free its in-memory outputs
+                # once their consumers are done.
+                node = submitted.nodes.pop(future, None)
+                if node is not None:
+                    done_nodes.append(node)
+                    progress.node_completed(node.name)
 
 
 def _nodes_memory_datasets(

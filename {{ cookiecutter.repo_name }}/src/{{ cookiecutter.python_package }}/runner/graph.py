@@ -1,14 +1,15 @@
 """Submit a whole Kedro pipeline to Dask up front, one task per node.
 
 In-memory data moves worker to worker as futures and never through the client or
-the scheduler. The client keeps only one tiny "done" future per node (and the
-pipeline's free in-memory outputs), so Dask frees each intermediate dataset as soon
-as its last consumer has finished.
+the scheduler. A node's task returns its in-memory outputs as a dict; consumers of a
+single-output node take that dict directly, and a node with several in-memory outputs
+gets one small pick task per output, so a consumer pulls only what it uses. The client
+drops each node's future as soon as the node has finished, so Dask frees an
+intermediate dataset when its last consumer is done.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from distributed import Client, Future
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
-from .worker import node_done, run_node
+from .worker import node_done, pick_output, run_node
 
 # What a node tag may set on its node's task (keywords of Client.submit).
 TAG_OPTION_KEYS = {"resources", "retries", "priority", "workers", "allow_other_workers"}
@@ -25,8 +26,8 @@ TAG_OPTION_KEYS = {"resources", "retries", "priority", "workers", "allow_other_w
 
 @dataclass
 class SubmittedPipeline:
-    done: dict[Future, Node]  # one per node, holds None
-    free_outputs: dict[str, Future]  # in-memory outputs no node consumes
+    nodes: dict[Future, Node]  # each node's task; its result holds the node's outputs
+    free_outputs: dict[str, Future]  # in-memory outputs no node consumes: {name: data}
 
 
 def check_tag_options(tag_options: Mapping[str, Any] | None) -> dict[str, dict]:
@@ -42,49 +43,63 @@ def check_tag_options(tag_options: Mapping[str, Any] | None) -> dict[str, dict]:
     return checked
 
 
-def submit_pipeline(  # noqa: PLR0913
+def submit_pipeline(
     client: Client,
     pipeline: Pipeline,
     *,
-    spec: Future,
     memory: Mapping[str, Any],
     token: str,
     tag_options: Mapping[str, dict],
 ) -> SubmittedPipeline:
     """Submit every node; ``memory`` names the datasets passed as futures."""
-    data: dict[str, Future] = {}  # in-memory dataset -> its getitem future
-    done: dict[Node, Future] = {}
+    holders: dict[str, Future] = {}  # in-memory dataset -> future of {name: data}
+    results: dict[Node, Future] = {}
+    markers: dict[Node, Future] = {}  # data-free "finished" stand-ins, made on demand
+
+    def finished(parent: Node) -> Future:
+        if not any(name in memory for name in parent.outputs):
+            return results[parent]  # its result is an empty dict: nothing to move
+        if parent not in markers:
+            markers[parent] = client.submit(
+                node_done,
+                results[parent],
+                key=f"{parent.name}-done-{token}",
+                pure=False,
+            )
+        return markers[parent]
+
     dependencies = pipeline.node_dependencies
     for node in pipeline.nodes:  # topologically sorted: producers come first
-        inputs = {name: data[name] for name in node.inputs if name in data}
+        inputs = {name: holders[name] for name in node.inputs if name in holders}
         # Parents that pass no in-memory data only need to have finished.
         after = [
-            done[parent]
+            finished(parent)
             for parent in dependencies[node]
             if not set(parent.outputs) & inputs.keys()
         ]
         result = client.submit(
             run_node,
             node,
-            spec,
+            token,
             inputs,
             *after,
             key=f"{node.name}-{token}",
             pure=False,
             **_task_options(node, tag_options),
         )
-        done[node] = client.submit(
-            node_done, result, key=f"{node.name}-done-{token}", pure=False
-        )
-        for name in node.outputs:
-            if name in memory:
-                # A small task per dataset: consumers fetch only what they use.
-                data[name] = client.submit(
-                    operator.getitem, result, name, key=f"{name}-{token}", pure=False
+        results[node] = result
+        in_memory = [name for name in node.outputs if name in memory]
+        for name in in_memory:
+            holders[name] = (
+                result
+                if len(in_memory) == 1
+                else client.submit(
+                    pick_output, result, name, key=f"{name}-{token}", pure=False
                 )
-    free = {name: data[name] for name in pipeline.outputs() if name in data}
-    # Dropping `data` and the node results here lets Dask release them when used.
-    return SubmittedPipeline({future: node for node, future in done.items()}, free)
+            )
+    free = {name: holders[name] for name in pipeline.outputs() if name in holders}
+    # Only the node futures and free outputs stay referenced from here on.
+    return SubmittedPipeline({future: node for node, future in results.items()}, free)
 
 
 def _task_options(node: Node, tag_options: Mapping[str, dict]) -> dict[str, Any]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
+from distributed import Client
+from distributed.diagnostics.plugin import WorkerPlugin
 from kedro.framework import project
 from kedro.framework.hooks.manager import (
     _create_hook_manager,
@@ -25,6 +28,8 @@ from .logs import forward_task_logs
 
 _hook_managers: dict[str | None, PluginManager] = {}
 _hook_managers_lock = threading.Lock()
+# The specs of the runs this worker takes part in, by run token (see RunSpecPlugin).
+_run_specs: dict[str, RunSpec] = {}
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,42 @@ class RunSpec:
     client_pid: int
 
 
-def run_node(node: Node, spec: RunSpec, inputs: dict[str, Any], *after: Any) -> dict:
+class RunSpecPlugin(WorkerPlugin):
+    """Hands a run's spec to every worker, including workers that join or restart
+    mid-run, without making it a task dependency: a dependency would tie every node
+    to the workers holding it."""
+
+    def __init__(self, spec: RunSpec):
+        self.spec = spec
+
+    def setup(self, worker: Any) -> None:
+        _run_specs[self.spec.token] = self.spec
+
+    def teardown(self, worker: Any) -> None:
+        _run_specs.pop(self.spec.token, None)
+
+
+@contextmanager
+def spec_on_workers(client: Client, spec: RunSpec) -> Iterator[None]:
+    name = f"kedro-run-{spec.token}"
+    client.register_plugin(RunSpecPlugin(spec), name=name)
+    try:
+        yield
+    finally:
+        with suppress(Exception):  # a lost cluster has nothing left to clean
+            client.unregister_worker_plugin(name)
+
+
+def run_node(node: Node, token: str, inputs: dict[str, dict], *after: Any) -> dict:
     """Run ``node`` with its in-memory ``inputs``; return its in-memory outputs.
 
-    ``after`` only orders this task after nodes it depends on through persisted
-    datasets: those are loaded from the catalog, here on the worker.
+    Each input arrives as its producer's ``{name: data}``. ``after`` only orders
+    this task after nodes it depends on through persisted datasets: those are
+    loaded from the catalog, here on the worker.
     """
-    catalog = _node_catalog(spec, node, inputs)
+    spec = _run_specs[token]
+    values = {name: holder[name] for name, holder in inputs.items()}
+    catalog = _node_catalog(spec, node, values)
     # First: configuring the project resets its loggers, and with them our handler.
     hook_manager = _hook_manager(spec.package_name, spec.hooks)
     # The client's own process, or a LocalCluster worker it started, already
@@ -76,9 +110,9 @@ def run_node(node: Node, spec: RunSpec, inputs: dict[str, Any], *after: Any) -> 
     }
 
 
-def ship_spec(spec: RunSpec) -> RunSpec:
-    """Makes the run's spec a task result, fetched by each worker once."""
-    return spec
+def pick_output(outputs: dict, name: str) -> dict:
+    """One output of a node with several, so consumers fetch only what they use."""
+    return {name: outputs[name]}
 
 
 def node_done(outputs: dict) -> None:
