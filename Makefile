@@ -1,6 +1,7 @@
 # Two entry points, each making the virtual environment it needs:
 #   make demo   bake a project from this checkout and run its pipeline on a local Dask cluster
 #   make test   run the starter's test tiers (TIERS=... to pick some)
+#   make bench  time every runner on every scenario: benchmarks/results.md and results.json
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,13 +9,13 @@ TOOLS := $(VENV)/bin
 DEMO_DIR := demo
 DEMO_NAME := Rocket Science
 DEMO_PROJECT := $(DEMO_DIR)/rocket-science
-TIERS ?= fast e2e dask container deploy
+TIERS ?= fast e2e dask container deploy bench
 PYTEST_ARGS ?=
 
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 $(TOOLS)/.ready: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,9 @@ demo: $(TOOLS)/.ready
 
 test: $(TOOLS)/.ready
 	$(TOOLS)/python -m pytest $(addprefix tests/,$(TIERS)) $(PYTEST_ARGS)
+
+bench: $(TOOLS)/.ready
+	$(TOOLS)/python benchmarks/run.py
 
 lint: $(TOOLS)/.ready
 	$(TOOLS)/ruff check tests hooks benchmarks
