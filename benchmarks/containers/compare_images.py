@@ -255,18 +255,21 @@ during the run, which is why the rounds differ.
   only re-copies files, and the project runs from `src/` without being installed. Ours
   installs the hash-locked requirements with pip (`--require-hashes`) into `/opt/venv`
   in a build stage, builds a wheel and installs it in the runtime stage with `--no-deps`.
-  Cold, pip downloads and installs one package after another and byte-compiles them,
-  where uv works in parallel and does not compile, and our runtime stage copies the
-  venv (about 300 MB) from the build stage. On a code change ours rebuilds the wheel and
+  Cold, pip downloads and installs one package after another, where uv works in
+  parallel, and our runtime stage copies the venv from the build stage. On a code change ours rebuilds the wheel and
   reinstalls it, and the classic builder re-hashes `/opt/venv` to find the cached copy
   of it: a few seconds, while every dependency layer stays cached. Ours runs as uid
   10001 with only `pyproject.toml`, `conf/` (root-owned) and empty `data/` and
   `conf/local/` in its working folder; kedro-docker's runs as uid 999 with the whole
   project (tests, README, requirements files) in it.
-- **Size.** pip byte-compiles what it installs (`.pyc` files, part of our size); uv does
-  not, so kedro-docker's image is smaller but every new container (each Kedro run, each
-  Dask worker) compiles the modules it imports again: see the import column. Its image
-  also carries uv and an upgraded pip.
+- **Size.** Neither image holds bytecode (ours installs with `pip --no-compile`; uv does
+  not compile), so each new container (each Kedro run, each Dask worker) compiles the
+  modules it imports: see the import column. Ours leaves out the project's tests, data,
+  notebooks and requirements files; kedro-docker's also carries uv and an upgraded pip.
+- **Rebuild goal.** A code change rebuilds in about a seventh of the cold build here, not
+  the tenth we aim for: the classic builder (no BuildKit here) re-hashes the venv it copies
+  into the runtime stage on every build, a fixed few seconds (not measured with BuildKit,
+  which this machine lacks).
 - Times: median of {options.repeat} rounds (each round's value in brackets), the order of
   the two builds alternating between rounds, on a shared 2-core machine and network.
   Compare within this table, not across runs.
