@@ -250,18 +250,18 @@ during the run, which is why the rounds differ.
 - **Rebuild** is `docker build` again after appending a comment line to
   `{CHANGED_FILE}`.
 - **Differences that explain the numbers.** kedro-docker upgrades pip, installs uv (both
-  unpinned, from PyPI) and installs the requirements with uv into the system Python
-  (no venv), then copies the whole project as the last layer (`COPY . .`): a code change
+  unpinned, from PyPI) and installs the requirements with uv into the system Python (no
+  venv), then copies the whole project as the last layer (`COPY . .`): a code change
   only re-copies files, and the project runs from `src/` without being installed. Ours
   installs the hash-locked requirements with pip (`--require-hashes`) into `/opt/venv`
-  in a build stage, builds a wheel and installs it in the runtime stage with `--no-deps`.
-  Cold, pip downloads and installs one package after another, where uv works in
-  parallel, and our runtime stage copies the venv from the build stage. On a code change ours rebuilds the wheel and
-  reinstalls it, and the classic builder re-hashes `/opt/venv` to find the cached copy
-  of it: a few seconds, while every dependency layer stays cached. Ours runs as uid
-  10001 with only `pyproject.toml`, `conf/` (root-owned) and empty `data/` and
-  `conf/local/` in its working folder; kedro-docker's runs as uid 999 with the whole
-  project (tests, README, requirements files) in it.
+  in a build stage, builds a wheel and installs it in the runtime stage with `--no-
+  deps`. Cold, pip downloads and installs one package after another, where uv works in
+  parallel, and our runtime stage copies the venv from the build stage. On a code change
+  ours rebuilds the wheel and reinstalls it, and the classic builder re-hashes
+  `/opt/venv` to find the cached copy of it: a few seconds, while every dependency layer
+  stays cached. Ours runs as uid 10001 with only `pyproject.toml`, `conf/` (root-owned)
+  and empty `data/` and `conf/local/` in its working folder; kedro-docker's runs as uid
+  999 with the whole project (tests, README, requirements files) in it.
 - **Size.** Neither image holds bytecode (ours installs with `pip --no-compile`; uv does
   not compile), so each new container (each Kedro run, each Dask worker) compiles the
   modules it imports: see the import column. Ours leaves out the project's tests, data,
