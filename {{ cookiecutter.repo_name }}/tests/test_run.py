@@ -1,4 +1,4 @@
-"""Run the whole pipeline in a Kedro session, as `kedro run` does."""
+"""Run the whole pipeline in a Kedro session, as `kedro run` does, on each runner."""
 
 import json
 
@@ -10,10 +10,22 @@ from kedro.runner import ParallelRunner, SequentialRunner
 from {{ cookiecutter.python_package }}.pipelines.model_selection.pipeline import (
     CANDIDATES,
 )
+from {{ cookiecutter.python_package }}.runner import (
+    DaskRunner,
+)
 
 
-@pytest.mark.parametrize("runner_class", [SequentialRunner, ParallelRunner])
-def test_pipeline_runs_to_the_report(project_path, runner_class):
+def _local_dask_runner() -> DaskRunner:
+    # A LocalCluster of two worker processes, started and closed by the run.
+    return DaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1})
+
+
+@pytest.mark.parametrize(
+    "make_runner",
+    [SequentialRunner, ParallelRunner, _local_dask_runner],
+    ids=["sequential", "parallel", "dask"],
+)
+def test_pipeline_runs_to_the_report(project_path, make_runner):
     report = project_path / "data/08_reporting/best_model.json"
     report.unlink(missing_ok=True)
 
@@ -21,7 +33,7 @@ def test_pipeline_runs_to_the_report(project_path, runner_class):
         project_path=project_path,
         runtime_params={"data_generation": {"n_rows": 600}},
     ) as session:
-        session.run(runner=runner_class())
+        session.run(runner=make_runner())
 
     comparison = pd.read_csv(project_path / "data/08_reporting/model_comparison.csv")
     assert sorted(comparison["model"]) == sorted(CANDIDATES)
