@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import venv
@@ -119,19 +120,40 @@ def kedro_new(starter_repo: Path, output_dir: Path, *args: str) -> subprocess.Co
     )
 
 
-def create_project_venv(project: Path, venv_dir: Path, dev: bool = True) -> Path:
+def create_project_venv(
+    project: Path,
+    venv_dir: Path,
+    locks: tuple[str, ...] = ("requirements.txt", "requirements-dev.txt"),
+) -> Path:
     """A fresh virtual environment with the project's locked requirements and the
     project itself installed, as the generated README tells users to do."""
     venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
     python = venv_dir / "bin" / "python"
-    lock = "requirements-dev.txt" if dev else "requirements.txt"
-    run(
-        [python, "-m", "pip", "install", "--quiet", "-r", "requirements.txt", "-r", lock],
-        cwd=project,
-        timeout=900,
-    )
+    requirements = [arg for lock in locks for arg in ("-r", lock)]
+    run([python, "-m", "pip", "install", "--quiet", *requirements], cwd=project, timeout=900)
     run([python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."], cwd=project)
     return python
+
+
+def copy_project(project: Path, target: Path) -> Path:
+    """A second folder of an installed project at ``target``: the same code and
+    configuration, but nothing that a run left in data/."""
+    shutil.copytree(
+        project,
+        target,
+        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", ".pytest_cache"),
+    )
+    for path in (target / "data").rglob("*"):
+        if path.is_file() and path.name != ".gitkeep":
+            path.unlink()
+    return target
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def kedro_in(python: Path) -> Path:

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from tests.container.conftest import (
     hadolint_path,
     make,
 )
-from tests.support import require
+from tests.support import free_port, require
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -160,14 +161,6 @@ def _compose_leftovers(project: str) -> dict[str, str]:
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_make_targets_explain_missing_tools(built):
     no_compose = built.make("cluster-up", "COMPOSE_CMD=", check=False)
     assert no_compose.returncode != 0 and "no Compose tool found" in no_compose.stderr
@@ -185,7 +178,7 @@ def test_pipeline_on_compose_cluster_matches_plain_run(built, plain_run_outputs,
         (package / "runner").is_dir() and any((built.path / "conf" / "dask").glob("*.yml")),
         "the Dask runner (src/<package>/runner, conf/dask) is not in the starter yet",
     )
-    port = str(_free_port())
+    port = str(free_port())
     try:
         up = built.make("cluster-up", "WORKERS=2", f"DASHBOARD_PORT={port}", timeout=300)
         assert "cluster ready: 2 workers" in up.stdout
@@ -245,7 +238,9 @@ def test_code_change_rebuilds_only_final_layers(built, tmp_path):
     copy = tmp_path / "project"
     shutil.copytree(built.path, copy, symlinks=True)
     nodes = copy / "src" / PACKAGE / "pipelines" / "reporting" / "nodes.py"
-    nodes.write_text(nodes.read_text() + "\n# a one-line change\n")
+    # Unique, so no earlier build on this machine's Docker cache has the same source.
+    change = f"# a one-line change {uuid.uuid4().hex}"
+    nodes.write_text(nodes.read_text() + f"\n{change}\n")
     tag = "test-rebuild"
     result = make(copy, *build_args(built.image, tag), timeout=600)
     steps = _steps(result.stdout + result.stderr)
@@ -263,7 +258,7 @@ def test_code_change_rebuilds_only_final_layers(built, tmp_path):
     out = docker("run", "--rm", "--entrypoint", "", f"{built.image}:{tag}", "python", "-c",
                  f"import inspect, {PACKAGE}.pipelines.reporting.nodes as n; "
                  "print(inspect.getsource(n).rstrip().splitlines()[-1])").stdout  # fmt: skip
-    assert out.strip() == "# a one-line change"
+    assert out.strip() == change
 
 
 def test_make_requirements_fails_clearly_without_pip_tools(container_project):

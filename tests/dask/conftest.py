@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import command_env, create_project_venv, run
+from tests.support import copy_project as support_copy_project
 
 LAB_FILES = Path(__file__).parent / "lab"
 START_TIMEOUT = 60
@@ -174,8 +175,7 @@ def lab_project(installed_project, tmp_path_factory) -> tuple[Path, Path]:
     code must be installed too."""
     project, _ = installed_project
     root = tmp_path_factory.mktemp("lab")
-    lab = root / project.name
-    shutil.copytree(project, lab, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    lab = support_copy_project(project, root / project.name)
     package = lab / "src" / "rocket_science"
     for name in ("hooks.py", "lab.py", "pipeline_registry.py"):
         shutil.copy(LAB_FILES / name, package / name)
@@ -183,7 +183,7 @@ def lab_project(installed_project, tmp_path_factory) -> tuple[Path, Path]:
         settings.write("\nfrom .hooks import LabHooks  # noqa: E402\n\nHOOKS = (LabHooks(),)\n")
     shutil.copy(LAB_FILES / "catalog_lab.yml", lab / "conf" / "base" / "catalog_lab.yml")
     shutil.copy(LAB_FILES / "parameters_lab.yml", lab / "conf" / "base" / "parameters_lab.yml")
-    python = create_project_venv(lab, root / "venv", dev=False)
+    python = create_project_venv(lab, root / "venv", locks=("requirements.txt",))
     return lab, python
 
 
@@ -206,10 +206,5 @@ def kedro(project: Path, python: Path, *args: str, timeout: float = 180, check=T
 
 
 def copy_project(project: Path, destination: Path) -> Path:
-    """A second folder of the same installed project: same code, own data/."""
-    target = destination / project.name
-    shutil.copytree(project, target, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
-    for output in (target / "data").rglob("*"):
-        if output.is_file() and output.name != ".gitkeep":
-            output.unlink()
-    return target
+    """A second folder of the same installed project, inside ``destination``."""
+    return support_copy_project(project, destination / project.name)

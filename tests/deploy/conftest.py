@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
-import venv
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.helpers import project_copy
-from tests.support import command_env, run
+from tests.support import command_env, copy_project, create_project_venv, free_port
 
 SERVER_START_TIMEOUT = 180
 
@@ -24,7 +21,7 @@ SERVER_START_TIMEOUT = 180
 def fresh_project(installed_project, tmp_path) -> tuple[Path, Path]:
     """(a fresh copy of the installed project, its venv's python)."""
     project, python = installed_project
-    return project_copy(project, tmp_path / project.name), python
+    return copy_project(project, tmp_path / project.name), python
 
 
 @pytest.fixture(scope="session")
@@ -32,21 +29,8 @@ def prefect_python(installed_project, tmp_path_factory) -> Path:
     """A venv with requirements-prefect.txt (the project's optional Prefect lock)
     and the project itself, as its README says to install it."""
     project, _ = installed_project
-    python = tmp_path_factory.mktemp("prefect") / "venv" / "bin" / "python"
-    venv.EnvBuilder(with_pip=True, clear=True).create(python.parents[1])
-    run(
-        [python, "-m", "pip", "install", "--quiet", "-r", "requirements-prefect.txt"],
-        cwd=project,
-        timeout=900,
-    )
-    run([python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."], cwd=project)
-    return python
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    venv_dir = tmp_path_factory.mktemp("prefect") / "venv"
+    return create_project_venv(project, venv_dir, locks=("requirements-prefect.txt",))
 
 
 def _healthy(api_url: str) -> bool:
@@ -62,7 +46,7 @@ def prefect_env(prefect_python, tmp_path_factory) -> dict[str, str]:
     """A real `prefect server start` on 127.0.0.1; the environment that points
     flows and clients at it."""
     home = tmp_path_factory.mktemp("prefect-home")
-    api_url = f"http://127.0.0.1:{_free_port()}/api"
+    api_url = f"http://127.0.0.1:{free_port()}/api"
     env = {
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": api_url,

@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
 from tests.support import command_env, kedro_in, run
-
-
-def project_copy(project: Path, destination: Path) -> Path:
-    """A copy of the project without anything a run left in data/."""
-    shutil.copytree(
-        project,
-        destination,
-        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", ".pytest_cache"),
-    )
-    for path in (destination / "data").rglob("*"):
-        if path.is_file() and path.name != ".gitkeep":
-            path.unlink()
-    return destination
 
 
 def kedro(python: Path, *args: str, cwd: Path, check: bool = True, **env: str):

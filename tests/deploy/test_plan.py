@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.helpers import CYCLE_PIPELINE, add_pipeline, kedro, load_plan, project_copy
-from tests.support import command_env, kedro_in, run
+from tests.deploy.helpers import CYCLE_PIPELINE, add_pipeline, kedro, load_plan
+from tests.support import command_env, copy_project, kedro_in, run
 
 CANDIDATES = ("linear", "ridge", "quadratic")
 TASK_TIMEOUT = 300
@@ -29,7 +29,7 @@ def reference_outputs(installed_project, tmp_path_factory) -> dict:
     project, python = installed_project
     made = {}
     for env in ("deploy", "local"):
-        copy = project_copy(project, tmp_path_factory.mktemp(f"ref-{env}") / "project")
+        copy = copy_project(project, tmp_path_factory.mktemp(f"ref-{env}") / "project")
         kedro(python, "run", f"--env={env}", cwd=copy)
         made[env] = outputs(copy)
     return made
