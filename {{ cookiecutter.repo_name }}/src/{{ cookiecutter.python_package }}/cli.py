@@ -18,8 +18,8 @@ from kedro.framework.project import settings
 from kedro.utils import find_kedro_project
 
 from .deploy.cli import deploy
-from .runner import DaskRunner
-from .runner.cluster import ADDRESS_ENV_VAR
+from .runner import DaskRunner, DaskSettingsError
+from .runner.settings import check_settings, scheduler_address
 
 
 @click.group(context_settings=CONTEXT_SETTINGS, name=__file__)
@@ -58,11 +58,24 @@ def _instantiate_runner(
     dask_client = loader["parameters"].get("dask_client")
     if dask_client is None:
         return {}
-    dask_client = dict(dask_client)
-    # Precedence: --params, then $DASK_SCHEDULER_ADDRESS, then the YAML file.
-    if os.getenv(ADDRESS_ENV_VAR) and "address" not in params.get("dask_client", {}):
-        dask_client["address"] = os.environ[ADDRESS_ENV_VAR]
+    dask_client = {**dask_client, **runner_params}
+    runner_only = {key: dask_client.pop(key) for key in ("is_async",) if key in dask_client}
+    dask_client["address"] = scheduler_address(
+        dask_client.get("address"),
+        overridden_by_params="address" in (params.get("dask_client") or {})
+        or "address" in runner_params,
+    )
+    try:
+        check_settings(dask_client)  # every key, before anything starts
+    except DaskSettingsError as exc:
+        raise click.UsageError(f"{exc} (conf/{env or 'local'}/parameters.yml)") from None
+    # What workers need to rebuild the run's catalog themselves: never credentials.
+    dask_client["project_source"] = {
+        "env": env or os.getenv("KEDRO_ENV"),
+        "conf_source": conf_source,
+        "runtime_params": params,
+    }
     return {
         "runner": f"{DaskRunner.__module__}.{DaskRunner.__name__}",
-        "runner_params": {**dask_client, **runner_params},
+        "runner_params": {**dask_client, **runner_only},
     }

@@ -1,6 +1,19 @@
 """Run Kedro pipelines on a Dask cluster: ``kedro run --runner=<package>.runner.DaskRunner``."""
 
-from .cluster import SchedulerUnreachableError
+from .cluster import NoWorkersError, SchedulerLostError, SchedulerUnreachableError
 from .dask_runner import DaskRunner
+from .settings import DaskSettingsError
+from .spec import WorkerSetupError
+from .worker import NodeTimeoutError, OutputNotSerialisableError, RunStoppedError
 
-__all__ = ["DaskRunner", "SchedulerUnreachableError"]
+__all__ = [
+    "DaskRunner",
+    "DaskSettingsError",
+    "NoWorkersError",
+    "NodeTimeoutError",
+    "OutputNotSerialisableError",
+    "RunStoppedError",
+    "SchedulerLostError",
+    "SchedulerUnreachableError",
+    "WorkerSetupError",
+]

@@ -6,18 +6,17 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from distributed import Client
 from distributed.security import Security
 from kedro.utils import load_obj
 
-ADDRESS_ENV_VAR = "DASK_SCHEDULER_ADDRESS"
+from .settings import ADDRESS_ENV_VAR, LOCAL_CLUSTER, DaskSettings
+
 QUIET_ENV_VAR = "DASK_LOGGING__DISTRIBUTED"
-LOCAL_CLUSTER = "distributed.LocalCluster"
-# Closing is best effort: a slow cluster must not keep a finished run waiting forever.
-CLOSE_TIMEOUT = 30
+# Closing is best effort: a slow cluster must not keep a finished run waiting.
+CLOSE_TIMEOUT = 10
 
 logger = logging.getLogger(__name__)
 
@@ -26,35 +25,16 @@ class SchedulerUnreachableError(ConnectionError):
     """No Dask scheduler answered at the configured address in time."""
 
 
-@dataclass
-class ClusterSettings:
-    """The ``dask_client`` block of conf/<env>/parameters.yml, checked."""
+class SchedulerLostError(ConnectionError):
+    """The run's scheduler went away while the run was going on."""
 
-    address: str | None = None
-    cluster_class: str = LOCAL_CLUSTER
-    cluster_kwargs: dict[str, Any] = field(default_factory=dict)
-    adapt: dict[str, int] | None = None
-    timeout: float = 10
-    security: dict[str, Any] | None = None
 
-    def __post_init__(self) -> None:
-        # An explicit address wins; otherwise the environment may point at a scheduler.
-        self.address = self.address or os.environ.get(ADDRESS_ENV_VAR) or None
-        self.cluster_kwargs = dict(self.cluster_kwargs or {})
-        if float(self.timeout) <= 0:
-            raise ValueError("dask_client.timeout must be a positive number of seconds")
-        unknown = set(self.adapt or {}) - {"minimum", "maximum"}
-        if unknown:
-            raise ValueError(
-                f"dask_client.adapt takes minimum and maximum, not {unknown}"
-            )
-
-    def describe(self) -> str:
-        return self.address or f"a new {self.cluster_class}"
+class NoWorkersError(TimeoutError):
+    """No Dask worker joined the scheduler in time."""
 
 
 @contextmanager
-def connect(settings: ClusterSettings) -> Iterator[Client]:
+def connect(settings: DaskSettings) -> Iterator[Client]:
     """A client for this run; a cluster started here is shut down on exit."""
     security = Security(**settings.security) if settings.security else None
     with ExitStack() as stack:
@@ -67,12 +47,11 @@ def connect(settings: ClusterSettings) -> Iterator[Client]:
             client = Client(cluster, timeout=settings.timeout, set_as_default=False)
         stack.callback(_close, client)
         _log_connection(client)
+        wait_for_a_worker(client, settings)
         yield client
 
 
-def _connect_to_scheduler(
-    settings: ClusterSettings, security: Security | None
-) -> Client:
+def _connect_to_scheduler(settings: DaskSettings, security: Security | None) -> Client:
     try:
         return Client(
             settings.address,
@@ -83,16 +62,42 @@ def _connect_to_scheduler(
     # TypeError: distributed's complaint about a tls:// address without certificates.
     except (OSError, TimeoutError, TypeError) as exc:
         raise SchedulerUnreachableError(
-            f"Could not connect to the Dask scheduler at {settings.address} within "
-            f"{settings.timeout} s: {exc}\nStart one there (`dask scheduler`), check "
-            f"that this machine can reach it and the TLS settings (dask_client."
-            f"security), or fix the address: dask_client.address in "
-            f"conf/<env>/parameters.yml, --params dask_client.address=..., or "
-            f"{ADDRESS_ENV_VAR}. Leave the address empty to start a local cluster."
-        ) from exc
+            f"No Dask scheduler answered at {settings.address} within "
+            f"{settings.timeout:g} s ({type(exc).__name__}).\n"
+            f"Start one there (`dask scheduler`), check that this machine can reach it "
+            f"and dask_client.security, or change the address: dask_client.address, "
+            f"--params dask_client.address=..., or ${ADDRESS_ENV_VAR}. "
+            "Leave it empty to start a local cluster."
+        ) from None
 
 
-def _start_cluster(settings: ClusterSettings, security: Security | None) -> Any:
+def wait_for_a_worker(client: Client, settings: DaskSettings) -> None:
+    """Bounded: a scheduler that never gets a worker fails the run, not hangs it."""
+    if client.scheduler_info().get("workers"):
+        return
+    logger.info("Waiting up to %g s for a Dask worker to join", settings.worker_wait)
+    try:
+        client.wait_for_workers(1, timeout=settings.worker_wait)
+    except TimeoutError:
+        raise NoWorkersError(
+            f"No Dask worker joined the scheduler at {client.scheduler.address} within "
+            f"{settings.worker_wait:g} s (dask_client.worker_wait). Start workers "
+            "(`dask worker <address>` from the project's image or folder), or check "
+            "dask_client.cluster_kwargs."
+        ) from None
+
+
+def check_connected(client: Client) -> None:
+    """Raise SchedulerLostError if the client has lost its scheduler."""
+    if client.status != "running":
+        raise SchedulerLostError(
+            f"Lost the Dask scheduler at {client.scheduler.address} during the run "
+            f"(client status: {client.status}). Nodes that were running save nothing "
+            "more; rerun when the scheduler is back."
+        )
+
+
+def _start_cluster(settings: DaskSettings, security: Security | None) -> Any:
     cluster_class = load_obj(settings.cluster_class)
     kwargs = dict(settings.cluster_kwargs)
     if security:
@@ -127,8 +132,6 @@ def _log_connection(client: Client) -> None:
         len(info.get("workers", {})),
         client.dashboard_link,
     )
-    if not info.get("workers"):
-        logger.warning("The scheduler has no workers yet: nodes wait until some join.")
 
 
 @contextmanager

@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-import copy
+import logging
 import os
 import queue
 import uuid
+from contextlib import suppress
 from typing import Any
 
+import cloudpickle
 from distributed import Client, Future
 from kedro.framework import project
-from kedro.framework.hooks.manager import _NullPluginManager
-from kedro.io import CatalogProtocol, MemoryDataset
+from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from kedro.runner import AbstractRunner
 from pluggy import PluginManager
 
-from .cluster import LOCAL_CLUSTER, ClusterSettings, connect
-from .graph import SubmittedPipeline, check_tag_options, submit_pipeline
+from . import _kedro, scheduler_side
+from .cluster import check_connected, connect
+from .graph import SubmittedPipeline, submit_pipeline
 from .logs import receive_task_logs
 from .progress import NodeProgress
-from .worker import RunSpec, spec_on_workers
+from .settings import LOCAL_CLUSTER, check_settings, scheduler_address
+from .spec import ProjectSource, RunSpec, WorkerSetupError, catalog_config, classify_datasets
+from .worker import check_worker, remove_unfinished_versions
+
+# Sent by value: the scheduler needs no project code to run them.
+cloudpickle.register_pickle_by_value(scheduler_side)
 
 # How often the wait for nodes checks that the scheduler is still there.
-POLL_SECONDS = 2
-# Bounds for the short client-side steps after the nodes have finished.
+POLL_SECONDS = 1
+# Bounds for the short client-side steps around the nodes.
 RESULT_TIMEOUT = 300
+CLEANUP_TIMEOUT = 10
+
+logger = logging.getLogger(__name__)
 
 
 class DaskRunner(AbstractRunner):
     """Runs nodes on Dask workers; takes the keys of ``dask_client`` (conf/dask).
 
-    Persisted datasets are loaded and saved on the workers, in-memory ones go
+    Persisted datasets are loaded and saved on the workers, which build the run's
+    catalog from its configuration and their own credentials; in-memory data goes
     worker to worker. Node and dataset hooks run on the workers, pipeline hooks
-    once here. A run either connects to ``address`` (or $DASK_SCHEDULER_ADDRESS)
-    or starts ``cluster_class`` and shuts it down at the end.
+    once here. No credential and no per-run state is left on the cluster.
     """
 
     def __init__(  # noqa: PLR0913
@@ -48,18 +58,44 @@ class DaskRunner(AbstractRunner):
         timeout: float = 10,
         security: dict[str, Any] | None = None,
         tag_options: dict[str, dict[str, Any]] | None = None,
+        node_timeout: float | None = None,
+        worker_wait: float = 60,
+        project_source: dict[str, Any] | None = None,
         is_async: bool = False,
     ):
+        """
+        Args:
+            address: An existing scheduler (``tcp://host:8786``); None starts
+                ``cluster_class`` for this run. $DASK_SCHEDULER_ADDRESS is used
+                when neither this nor ``--params`` sets one.
+            cluster_class: Dotted path of the cluster to start without an address.
+            cluster_kwargs: Keywords for ``cluster_class``.
+            adapt: ``minimum`` and ``maximum`` workers for an adaptive cluster.
+            timeout: Seconds to wait for the scheduler to answer.
+            security: ``distributed.security.Security`` keywords (TLS files).
+            tag_options: Per node tag: ``resources``, ``retries``, ``priority``,
+                ``workers``, ``allow_other_workers`` and ``timeout`` (seconds).
+            node_timeout: Seconds any node may run; None for no limit.
+            worker_wait: Seconds to wait for a first worker before failing.
+            project_source: ``env``, ``conf_source`` and ``runtime_params`` of the
+                run, which workers use to rebuild its catalog (set by cli.py).
+            is_async: Load and save each node's datasets asynchronously.
+        """
         super().__init__(is_async=is_async)
-        self._cluster = ClusterSettings(
-            address=address,
-            cluster_class=cluster_class,
-            cluster_kwargs=cluster_kwargs or {},
-            adapt=adapt,
-            timeout=timeout,
-            security=security,
+        self._settings = check_settings(
+            {
+                "address": scheduler_address(address, address is not None),
+                "cluster_class": cluster_class,
+                "cluster_kwargs": cluster_kwargs,
+                "adapt": adapt,
+                "timeout": timeout,
+                "security": security,
+                "tag_options": tag_options,
+                "node_timeout": node_timeout,
+                "worker_wait": worker_wait,
+            }
         )
-        self._tag_options = check_tag_options(tag_options)
+        self._project_source = dict(project_source or {})
 
     def _get_executor(self, max_workers: int) -> None:
         return None  # Dask schedules the nodes; see _run
@@ -73,37 +109,57 @@ class DaskRunner(AbstractRunner):
     ) -> None:
         if not pipeline.nodes:
             return
-        memory = _nodes_memory_datasets(pipeline, catalog)
+        data = classify_datasets(pipeline, catalog)
+        source = ProjectSource.current(
+            env=self._project_source.get("env") or os.getenv("KEDRO_ENV"),
+            conf_source=self._project_source.get("conf_source"),
+            runtime_params=self._project_source.get("runtime_params") or {},
+        )
+        load_versions, save_version = _kedro.catalog_versions(catalog)
         spec = RunSpec(
-            catalog=_without(catalog, memory),
-            memory=memory,
-            package_name=project.PACKAGE_NAME,
+            token=uuid.uuid4().hex[:12],
             run_id=run_id,
+            package_name=project.PACKAGE_NAME,
+            hooks=not _kedro.is_null_hook_manager(hook_manager),
             is_async=self._is_async,
-            hooks=not isinstance(hook_manager, _NullPluginManager | None),
-            token=uuid.uuid4().hex[:12],  # keeps concurrent runs' task keys apart
             client_pid=os.getpid(),
+            source=source,
+            catalog_config=catalog_config(source),
+            load_versions=load_versions,
+            save_version=save_version,
+            persisted=data.persisted,
+            memory=data.memory,
         )
         self._logger.info(
-            "Running %d nodes on Dask (%s)",
-            len(pipeline.nodes),
-            self._cluster.describe(),
+            "Running %d nodes on Dask (%s)", len(pipeline.nodes), self._settings.describe()
         )
-        with (
-            connect(self._cluster) as client,
-            receive_task_logs(client, spec.token),
-            spec_on_workers(client, spec),
-        ):
-            submitted = submit_pipeline(
-                client,
-                pipeline,
-                memory=memory,
-                token=spec.token,
-                tag_options=self._tag_options,
-            )
-            self._wait_for_nodes(client, pipeline, catalog, submitted)
-            for name, future in submitted.free_outputs.items():
-                catalog.save(name, future.result(timeout=RESULT_TIMEOUT)[name])
+        with connect(self._settings) as client:
+            try:
+                _check_workers(client, spec)
+                with receive_task_logs(client, spec.token):
+                    shared_spec = client.scatter(
+                        spec, broadcast=True, hash=False, timeout=RESULT_TIMEOUT
+                    )
+                    submitted = submit_pipeline(
+                        client,
+                        pipeline,
+                        spec=shared_spec,
+                        memory=data.memory,
+                        feed=data.feed,
+                        token=spec.token,
+                        tag_options=self._settings.tag_options,
+                        node_timeout=self._settings.node_timeout,
+                    )
+                    self._wait_for_nodes(client, pipeline, catalog, submitted, spec)
+                    for name, future in submitted.free_outputs.items():
+                        catalog.save(name, future.result(timeout=RESULT_TIMEOUT)[name])
+            finally:
+                with suppress(Exception):
+                    client.run_on_scheduler(
+                        scheduler_side.forget_client_events,
+                        client_id=client.id,
+                        callback_timeout=CLEANUP_TIMEOUT,
+                    )
 
     def _wait_for_nodes(
         self,
@@ -111,6 +167,7 @@ class DaskRunner(AbstractRunner):
         pipeline: Pipeline,
         catalog: CatalogProtocol,
         submitted: SubmittedPipeline,
+        spec: RunSpec,
     ) -> None:
         # Futures report here as they finish: one callback each, not a wait over
         # everything still pending after every node (quadratic in the node count).
@@ -124,11 +181,13 @@ class DaskRunner(AbstractRunner):
                 try:
                     future = finished.get(timeout=POLL_SECONDS)
                 except queue.Empty:
-                    _check_connected(client)
+                    check_connected(client)
                     continue
                 pending.discard(future)
                 if future.status != "finished":
                     client.cancel(list(pending))  # stop what has not started
+                    unfinished = [n for n in pipeline.nodes if n not in done_nodes]
+                    _remove_partial_versions(client, catalog, spec, unfinished)
                     self._suggest_resume_scenario(pipeline, done_nodes, catalog)
                     _raise_failure(future, client)
                 # Dropping the node's future lets Dask free its in-memory outputs
@@ -139,44 +198,49 @@ class DaskRunner(AbstractRunner):
                     progress.node_completed(node.name)
 
 
-def _nodes_memory_datasets(
-    pipeline: Pipeline, catalog: CatalogProtocol
-) -> dict[str, str | None]:
-    """MemoryDatasets the nodes fill, or empty ones: name -> copy_mode.
-
-    These never go to the workers inside the catalog: an empty MemoryDataset that
-    was pickled loads as a bare ``object()`` instead of raising.
-    """
-    produced = {name for node in pipeline.nodes for name in node.outputs}
-    return {
-        name: dataset._copy_mode
-        for name, dataset in catalog._datasets.items()
-        if isinstance(dataset, MemoryDataset)
-        and (name in produced or not dataset.exists())
-    }
+def _check_workers(client: Client, spec: RunSpec) -> None:
+    """Before any node: every worker builds the run's catalog with its own
+    credentials; the first problem stops the run, naming the worker."""
+    problems = client.run(check_worker, spec, callback_timeout=RESULT_TIMEOUT)
+    failed = {worker: problem for worker, problem in problems.items() if problem}
+    if failed:
+        worker, problem = sorted(failed.items())[0]
+        others = f" ({len(failed) - 1} more workers failed too)" if len(failed) > 1 else ""
+        raise WorkerSetupError(f"Dask worker {worker} cannot run this project{others}: {problem}")
 
 
-def _without(catalog: CatalogProtocol, names: dict[str, Any]) -> CatalogProtocol:
-    shipped = copy.copy(catalog)
-    shipped._datasets = {
-        name: dataset
-        for name, dataset in catalog._datasets.items()
-        if name not in names
-    }
-    return shipped
-
-
-def _check_connected(client: Client) -> None:
-    if client.status not in {"running", "connecting"}:
-        raise ConnectionError(
-            f"Lost the Dask scheduler at {client.scheduler.address} during the run "
-            f"(client status: {client.status})."
+def _remove_partial_versions(
+    client: Client, catalog: CatalogProtocol, spec: RunSpec, unfinished: list[Node]
+) -> None:
+    """A failed run leaves no file under its save version for nodes that did not
+    finish, so a later run never loads a partial file as the latest version."""
+    names = [
+        name
+        for node in unfinished
+        for name in node.outputs
+        if name in spec.persisted
+        and _kedro.versioned_save_folder(catalog.get(name)) is not None
+    ]
+    if not names:
+        return
+    with suppress(Exception):  # the cluster may be what failed
+        client.run(
+            remove_unfinished_versions,
+            spec,
+            names,
+            on_error="ignore",
+            callback_timeout=CLEANUP_TIMEOUT,
         )
+    with suppress(Exception):
+        for name in names:
+            folder = _kedro.versioned_save_folder(catalog.get(name))
+            if folder is not None and folder[0].exists(folder[1]):
+                folder[0].rm(folder[1], recursive=True)
 
 
 def _raise_failure(future: Future, client: Client) -> None:
     if future.cancelled():
-        _check_connected(client)
+        check_connected(client)
         raise RuntimeError(f"Dask cancelled task {future.key} of this run.")
     # Re-raises the node's own exception, with the traceback from the worker.
     future.result(timeout=RESULT_TIMEOUT)

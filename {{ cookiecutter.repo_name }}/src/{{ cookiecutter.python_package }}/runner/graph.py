@@ -20,9 +20,6 @@ from kedro.pipeline.node import Node
 
 from .worker import node_done, pick_output, run_node
 
-# What a node tag may set on its node's task (keywords of Client.submit).
-TAG_OPTION_KEYS = {"resources", "retries", "priority", "workers", "allow_other_workers"}
-
 
 @dataclass
 class SubmittedPipeline:
@@ -30,28 +27,19 @@ class SubmittedPipeline:
     free_outputs: dict[str, Future]  # in-memory outputs no node consumes: {name: data}
 
 
-def check_tag_options(tag_options: Mapping[str, Any] | None) -> dict[str, dict]:
-    checked = {}
-    for tag, options in (tag_options or {}).items():
-        unknown = set(options or {}) - TAG_OPTION_KEYS
-        if unknown:
-            raise ValueError(
-                f"dask_client.tag_options.{tag}: unknown keys {sorted(unknown)}; "
-                f"use {sorted(TAG_OPTION_KEYS)}"
-            )
-        checked[tag] = dict(options or {})
-    return checked
-
-
-def submit_pipeline(
+def submit_pipeline(  # noqa: PLR0913
     client: Client,
     pipeline: Pipeline,
     *,
+    spec: Future,
     memory: Mapping[str, Any],
+    feed: Mapping[str, Any],
     token: str,
     tag_options: Mapping[str, dict],
+    node_timeout: float | None,
 ) -> SubmittedPipeline:
-    """Submit every node; ``memory`` names the datasets passed as futures."""
+    """Submit every node; ``memory`` names the datasets passed as futures and
+    ``feed`` holds the parameter values, sent with the nodes that read them."""
     holders: dict[str, Future] = {}  # in-memory dataset -> future of {name: data}
     results: dict[Node, Future] = {}
     markers: dict[Node, Future] = {}  # data-free "finished" stand-ins, made on demand
@@ -77,15 +65,18 @@ def submit_pipeline(
             for parent in dependencies[node]
             if not set(parent.outputs) & inputs.keys()
         ]
+        options, timeout = task_options(node, tag_options, node_timeout)
         result = client.submit(
             run_node,
             node,
-            token,
+            spec,
             inputs,
+            {name: feed[name] for name in node.inputs if name in feed},
+            timeout,
             *after,
             key=f"{node.name}-{token}",
             pure=False,
-            **_task_options(node, tag_options),
+            **options,
         )
         results[node] = result
         in_memory = [name for name in node.outputs if name in memory]
@@ -102,14 +93,21 @@ def submit_pipeline(
     return SubmittedPipeline({future: node for node, future in results.items()}, free)
 
 
-def _task_options(node: Node, tag_options: Mapping[str, dict]) -> dict[str, Any]:
+def task_options(
+    node: Node, tag_options: Mapping[str, dict], node_timeout: float | None
+) -> tuple[dict[str, Any], float | None]:
+    """Client.submit keywords for the node's tags, and its time limit: the
+    smallest a tag sets, else ``node_timeout``."""
     options: dict[str, Any] = {}
+    timeouts = []
     for tag in sorted(node.tags & tag_options.keys()):
         for key, value in tag_options[tag].items():
             if key == "resources":
                 options["resources"] = {**options.get("resources", {}), **value}
             elif key == "retries":
                 options["retries"] = max(options.get("retries", 0), int(value))
+            elif key == "timeout":
+                timeouts.append(float(value))
             else:
                 options[key] = value
-    return options
+    return options, min(timeouts) if timeouts else node_timeout

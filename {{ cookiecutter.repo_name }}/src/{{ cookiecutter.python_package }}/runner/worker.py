@@ -1,113 +1,191 @@
-"""What runs on a Dask worker: one Kedro node, through Kedro's own ``Task``."""
+"""What runs on a Dask worker: one Kedro node, through Kedro's own ``Task``.
+
+A worker keeps only what the runs it serves need, and lets it go by itself: the
+run's rebuilt catalog is dropped when the run has had no node here for a while,
+and a node whose run has stopped (aborted, failed, timed out, client gone) may not
+save anything. If such a node is still running after a grace period, the worker
+process restarts to free its thread (Dask re-runs the other tasks it held).
+"""
 
 from __future__ import annotations
 
-import copy
+import asyncio
+import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
-from distributed import Client
-from distributed.diagnostics.plugin import WorkerPlugin
+import cloudpickle
+from distributed import get_worker
+from distributed.core import Status
 from kedro.framework import project
-from kedro.framework.hooks.manager import (
-    _create_hook_manager,
-    _NullPluginManager,
-    _register_hooks,
-    _register_hooks_entry_points,
-)
-from kedro.io import CatalogProtocol, MemoryDataset
+from kedro.framework.hooks import hook_impl
+from kedro.io import CatalogProtocol
 from kedro.pipeline.node import Node
 from kedro.runner.task import Task
 from pluggy import PluginManager
 
+from . import _kedro
 from .logs import forward_task_logs
+from .spec import RunSpec, node_catalog, worker_catalog
 
-_hook_managers: dict[str | None, PluginManager] = {}
-_hook_managers_lock = threading.Lock()
-# The specs of the runs this worker takes part in, by run token (see RunSpecPlugin).
-_run_specs: dict[str, RunSpec] = {}
+logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything node tasks share, sent to the workers once per run."""
-
-    catalog: CatalogProtocol  # without the MemoryDatasets that nodes fill
-    memory: dict[str, str | None]  # those MemoryDatasets: name -> copy_mode
-    package_name: str | None
-    run_id: str | None
-    is_async: bool
-    hooks: bool
-    token: str
-    client_pid: int
+# A run's catalog is dropped this long after the run's last node on this worker.
+CATALOG_IDLE_SECONDS = 10
+# A node that keeps running this long after its run stopped restarts its worker.
+ABORT_GRACE_SECONDS = 10
+# Then the worker process has this long to close before it is ended outright.
+RESTART_DEADLINE_SECONDS = 15
+WATCH_INTERVAL_SECONDS = 1
+_LIVE_TASK_STATES = {"executing", "long-running"}
 
 
-class RunSpecPlugin(WorkerPlugin):
-    """Hands a run's spec to every worker, including workers that join or restart
-    mid-run, without making it a task dependency: a dependency would tie every node
-    to the workers holding it."""
-
-    def __init__(self, spec: RunSpec):
-        self.spec = spec
-
-    def setup(self, worker: Any) -> None:
-        _run_specs[self.spec.token] = self.spec
-
-    def teardown(self, worker: Any) -> None:
-        _run_specs.pop(self.spec.token, None)
+class NodeTimeoutError(TimeoutError):
+    """A node ran past its time limit."""
 
 
-@contextmanager
-def spec_on_workers(client: Client, spec: RunSpec) -> Iterator[None]:
-    name = f"kedro-run-{spec.token}"
-    client.register_plugin(RunSpecPlugin(spec), name=name)
-    try:
-        yield
-    finally:
-        with suppress(Exception):  # a lost cluster has nothing left to clean
-            client.unregister_worker_plugin(name)
+class RunStoppedError(RuntimeError):
+    """A node tried to save after its run had stopped."""
 
 
-def run_node(node: Node, token: str, inputs: dict[str, dict], *after: Any) -> dict:
-    """Run ``node`` with its in-memory ``inputs``; return its in-memory outputs.
+class OutputNotSerialisableError(TypeError):
+    """An in-memory output that Dask cannot move between processes."""
 
-    Each input arrives as its producer's ``{name: data}``. ``after`` only orders
-    this task after nodes it depends on through persisted datasets: those are
-    loaded from the catalog, here on the worker.
+
+@dataclass
+class _CachedCatalog:
+    catalog: CatalogProtocol
+    users: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _RunningNode:
+    name: str
+    key: Any
+    worker: Any
+    in_client_process: bool = False
+    thread: threading.Thread | None = None
+    abandoned: threading.Event = field(default_factory=threading.Event)
+    stopped_since: float | None = None
+
+
+_lock = threading.Lock()
+_catalogs: dict[str, _CachedCatalog] = {}  # run token -> the run's catalog here
+_running: dict[Any, _RunningNode] = {}  # task key -> the node it runs
+_hook_managers: dict[tuple[str | None, bool], PluginManager] = {}
+_current = threading.local()  # .running: the _RunningNode this thread executes
+_watchdog: threading.Thread | None = None
+
+
+def run_node(
+    node: Node,
+    spec: RunSpec,
+    inputs: dict[str, dict],
+    feed: dict[str, Any],
+    timeout: float | None,
+    *after: Any,
+) -> dict:
+    """Run ``node`` and return its in-memory outputs, ``{name: data}``.
+
+    Each in-memory input arrives as its producer's ``{name: data}``; ``feed`` holds
+    the parameters the node reads. ``after`` only orders this task after nodes it
+    depends on through persisted datasets, which load here from the catalog.
     """
-    spec = _run_specs[token]
-    values = {name: holder[name] for name, holder in inputs.items()}
-    catalog = _node_catalog(spec, node, values)
-    # First: configuring the project resets its loggers, and with them our handler.
-    hook_manager = _hook_manager(spec.package_name, spec.hooks)
-    # The client's own process, or a LocalCluster worker it started, already
-    # prints to the client's console.
-    local = spec.client_pid in {os.getpid(), os.getppid()}
-    logs = (
-        nullcontext()
-        if local
-        else forward_task_logs(spec.token, ("kedro", spec.package_name or "kedro"))
+    worker = get_worker()
+    running = _RunningNode(
+        node.name,
+        worker.get_current_task(),
+        worker,
+        in_client_process=spec.client_pid == os.getpid(),
     )
-    with logs:
+    values = {name: holder[name] for name, holder in inputs.items()}
+    catalog = node_catalog(_checkout_catalog(spec), spec, node, values, feed)
+    try:
+        _remove_earlier_attempt(catalog, node)
+        hook_manager = _hook_manager(spec.package_name, spec.hooks)
+        outputs = _execute(node, catalog, hook_manager, spec, running, timeout)
+    finally:
+        _return_catalog(spec.token)
+    memory = {name: outputs[name] for name in node.outputs if name in spec.memory}
+    _check_serialisable(node, memory)
+    return memory
+
+
+def _execute(
+    node: Node,
+    catalog: CatalogProtocol,
+    hook_manager: PluginManager,
+    spec: RunSpec,
+    running: _RunningNode,
+    timeout: float | None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+
+    def execute() -> None:
+        _current.running = running
+        # The client's own process, or a LocalCluster worker it started, already
+        # prints to the client's console.
+        local = spec.client_pid in {os.getpid(), os.getppid()}
+        logs = (
+            nullcontext()
+            if local
+            else forward_task_logs(spec.token, ("kedro", spec.package_name or "kedro"))
+        )
         try:
-            Task(
-                node=node,
-                catalog=catalog,
-                hook_manager=hook_manager,
-                is_async=spec.is_async,
-                run_id=spec.run_id,
-            ).execute()
-        except Exception as exc:
-            exc.add_note(f"Raised by Kedro node '{node.name}' on a Dask worker.")
-            raise
-    # The saved (copied) objects, not the node's own: as MemoryDataset.save does.
-    return {
-        name: catalog.get(name)._data for name in node.outputs if name in spec.memory
-    }
+            with logs:
+                Task(
+                    node=node,
+                    catalog=catalog,
+                    hook_manager=hook_manager,
+                    is_async=spec.is_async,
+                    run_id=spec.run_id,
+                ).execute()
+            # The saved (copied) objects, not the node's own: as MemoryDataset.save does.
+            result.update(
+                (name, _kedro.memory_data(catalog.get(name)))
+                for name in node.outputs
+                if name in spec.memory
+            )
+        except BaseException as exc:  # handed to the task's thread below
+            result["__error__"] = exc
+        finally:
+            _current.running = None
+
+    with _lock:
+        _running[running.key] = running
+    _start_watchdog()
+    try:
+        if timeout is None:
+            execute()
+        else:
+            # A thread of its own, so that the task can give up on it at the limit.
+            running.thread = threading.Thread(
+                target=execute, name=f"kedro-node-{node.name}", daemon=True
+            )
+            running.thread.start()
+            running.thread.join(timeout)
+            if running.thread.is_alive():
+                running.abandoned.set()
+                raise NodeTimeoutError(
+                    f"Node '{node.name}' ran longer than its limit of {timeout:g} s "
+                    "(dask_client.node_timeout or tag_options.<tag>.timeout) and was "
+                    "stopped; nothing it saves from now on is written."
+                )
+    finally:
+        if running.thread is None or not running.thread.is_alive():
+            with _lock:
+                _running.pop(running.key, None)
+    error = result.pop("__error__", None)
+    if error is not None:
+        error.add_note(f"Raised by Kedro node '{node.name}' on a Dask worker.")
+        raise error
+    return result
 
 
 def pick_output(outputs: dict, name: str) -> dict:
@@ -120,33 +198,185 @@ def node_done(outputs: dict) -> None:
     return None
 
 
-def _node_catalog(spec: RunSpec, node: Node, inputs: dict[str, Any]) -> Any:
-    """The run's catalog plus fresh MemoryDatasets for this node's in-memory data."""
-    catalog = copy.copy(spec.catalog)  # shares the datasets, not their registry
-    datasets = dict(catalog._datasets)
-    for name in (*node.inputs, *node.outputs):
-        if name in spec.memory:
-            dataset = MemoryDataset(copy_mode=spec.memory[name])
-            if name in inputs:
-                # Stored as is: each load copies, as in one process.
-                dataset._data = inputs[name]
-            datasets[name] = dataset
-    catalog._datasets = datasets
-    return catalog
+def check_worker(spec: RunSpec) -> str | None:
+    """Run before any node: can this worker build the run's catalog? The problem,
+    without any credential value, or None."""
+    try:
+        _checkout_catalog(spec)
+        _return_catalog(spec.token)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
-def _hook_manager(package_name: str | None, hooks: bool) -> Any:
-    """The project's hooks, set up once per worker process, as ParallelRunner does."""
-    if not hooks:
-        return _NullPluginManager()
-    with _hook_managers_lock:
-        if package_name not in _hook_managers:
+def stopped_reason(running: _RunningNode) -> str | None:
+    """Why the node's run no longer wants its results, or None while it does."""
+    if running.abandoned.is_set():
+        return "it ran past its time limit"
+    if running.worker.status != Status.running:
+        return "its worker lost the scheduler or is closing"
+    task = running.worker.state.tasks.get(running.key)
+    if task is None or task.state not in _LIVE_TASK_STATES:
+        return "its run was aborted or its client went away"
+    return None
+
+
+class _SaveGuard:
+    """Refuses every save of a node whose run has stopped: nothing of a run is
+    written after `kedro run` has returned or died."""
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
+        running = getattr(_current, "running", None)
+        reason = running and stopped_reason(running)
+        if reason:
+            raise RunStoppedError(
+                f"Not saving '{dataset_name}' of node '{node.name}': {reason}."
+            )
+
+
+def _hook_manager(package_name: str | None, hooks: bool) -> PluginManager:
+    """The project's hooks (once per worker process, as ParallelRunner does) and
+    the save guard."""
+    with _lock:
+        if (package_name, hooks) not in _hook_managers:
             if package_name and project.PACKAGE_NAME != package_name:
                 project.configure_project(package_name)
-            manager = _create_hook_manager()
-            _register_hooks(manager, project.settings.HOOKS)
-            _register_hooks_entry_points(
-                manager, project.settings.DISABLE_HOOKS_FOR_PLUGINS
+            manager = (
+                _kedro.project_hook_manager(
+                    project.settings.HOOKS, project.settings.DISABLE_HOOKS_FOR_PLUGINS
+                )
+                if hooks
+                else _kedro.empty_hook_manager()
             )
-            _hook_managers[package_name] = manager
-        return _hook_managers[package_name]
+            manager.register(_SaveGuard(), name="kedro-dask-save-guard")
+            _hook_managers[(package_name, hooks)] = manager
+        return _hook_managers[(package_name, hooks)]
+
+
+def _checkout_catalog(spec: RunSpec) -> CatalogProtocol:
+    with _lock:
+        cached = _catalogs.get(spec.token)
+        if cached is not None:
+            cached.users += 1
+            cached.last_used = time.monotonic()
+            return cached.catalog
+    catalog = worker_catalog(spec)  # reads conf/: outside the lock
+    with _lock:
+        cached = _catalogs.setdefault(spec.token, _CachedCatalog(catalog))
+        cached.users += 1
+        cached.last_used = time.monotonic()
+        return cached.catalog
+
+
+def _return_catalog(token: str) -> None:
+    with _lock:
+        cached = _catalogs.get(token)
+        if cached is not None:
+            cached.users -= 1
+            cached.last_used = time.monotonic()
+
+
+def cached_runs() -> list[str]:
+    """The runs whose catalogs this worker holds (for tests and debugging)."""
+    with _lock:
+        return sorted(_catalogs)
+
+
+def _remove_earlier_attempt(catalog: CatalogProtocol, node: Node) -> None:
+    """Delete what an earlier attempt of this node left under this run's save
+    version (a worker that died mid-save, a retry), so the retry can save."""
+    for name in node.outputs:
+        folder = _kedro.versioned_save_folder(catalog.get(name))
+        if folder is not None:
+            filesystem, path = folder
+            if filesystem.exists(path):
+                logger.warning("Removing %s left by an earlier attempt of node %s", path, node.name)
+                filesystem.rm(path, recursive=True)
+
+
+def remove_unfinished_versions(spec: RunSpec, names: list[str]) -> list[str]:
+    """On a failed run: delete this run's save version of ``names`` where this
+    process can see it, so no later run loads a partial file as the latest."""
+    removed = []
+    catalog = _checkout_catalog(spec)
+    try:
+        for name in names:
+            folder = _kedro.versioned_save_folder(catalog.get(name))
+            if folder is not None and folder[0].exists(folder[1]):
+                folder[0].rm(folder[1], recursive=True)
+                removed.append(folder[1])
+    finally:
+        _return_catalog(spec.token)
+    return removed
+
+
+def _check_serialisable(node: Node, outputs: dict[str, Any]) -> None:
+    for name, value in outputs.items():
+        try:
+            # Protocol 5 keeps large array buffers out of band: no copy of the data.
+            cloudpickle.dumps(value, protocol=5, buffer_callback=lambda _: None)
+        except Exception as exc:
+            raise OutputNotSerialisableError(
+                f"Node '{node.name}' returned '{name}', which Dask cannot send to "
+                f"another worker ({type(exc).__name__}: {exc}). Return plain data, or "
+                "save it with a persisted dataset that can store it."
+            ) from None
+
+
+def _start_watchdog() -> None:
+    global _watchdog
+    with _lock:
+        if _watchdog is None or not _watchdog.is_alive():
+            _watchdog = threading.Thread(target=_watch, name="kedro-dask-watchdog", daemon=True)
+            _watchdog.start()
+
+
+def _watch() -> None:
+    while True:
+        time.sleep(WATCH_INTERVAL_SECONDS)
+        now = time.monotonic()
+        stuck = None
+        with _lock:
+            for token, cached in list(_catalogs.items()):
+                if cached.users <= 0 and now - cached.last_used > CATALOG_IDLE_SECONDS:
+                    del _catalogs[token]
+            for key, running in list(_running.items()):
+                if running.thread is not None and not running.thread.is_alive():
+                    del _running[key]
+                    continue
+                if stopped_reason(running) is None:
+                    running.stopped_since = None
+                    continue
+                running.stopped_since = running.stopped_since or now
+                if now - running.stopped_since > ABORT_GRACE_SECONDS:
+                    stuck = running
+        if stuck is not None:
+            _restart_worker(stuck)
+            return
+
+
+def _restart_worker(stuck: _RunningNode) -> None:
+    if stuck.in_client_process:
+        # A cluster of threads inside `kedro run` itself: never end the user's process.
+        logger.error("Node '%s' is still running after its run stopped.", stuck.name)
+        with _lock:
+            _running.pop(stuck.key, None)
+        _start_watchdog()
+        return
+    worker = stuck.worker
+    logger.error(
+        "Node '%s' is still running %d s after its run stopped; restarting this "
+        "worker process to free its thread (Dask re-runs the other tasks it held).",
+        stuck.name,
+        ABORT_GRACE_SECONDS,
+    )
+    close: Callable[[], Any] = lambda: worker.close(  # noqa: E731
+        nanny=False, executor_wait=False, reason="kedro-node-outlived-its-run"
+    )
+    asyncio.run_coroutine_threadsafe(close(), worker.loop.asyncio_loop)
+    # A nanny starts a fresh worker when this process ends; end it if closing hangs.
+    deadline = time.monotonic() + RESTART_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+    os._exit(1)

@@ -1,0 +1,204 @@
+"""What a run sends to its workers, and how a worker rebuilds the run's catalog.
+
+No credential travels. The client sends the catalog's configuration as its config
+loader resolved it (credentials stay names such as ``credentials: my_s3``), the run's
+versions, and the values of parameters; each worker reads the credentials themselves
+from its own project configuration, the way a Kubernetes pod gets its own secrets.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro.config import MissingConfigException
+from kedro.framework.project import configure_project, settings
+from kedro.io import CatalogProtocol, DataCatalog, MemoryDataset
+from kedro.pipeline import Pipeline
+from kedro.utils import find_kedro_project
+
+from . import _kedro
+
+CREDENTIALS_KEY = "credentials"
+
+
+class WorkerSetupError(RuntimeError):
+    """A worker cannot take part in the run: no project, a missing credential..."""
+
+
+@dataclass(frozen=True)
+class ProjectSource:
+    """Where the run's configuration comes from, as ``kedro run`` was told."""
+
+    project_path: str
+    env: str | None = None
+    conf_source: str | None = None
+    runtime_params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def current(cls, project_path: Path | None = None, **kwargs: Any) -> ProjectSource:
+        path = project_path or find_kedro_project(Path.cwd()) or Path.cwd()
+        return cls(project_path=str(Path(path).resolve()), **kwargs)
+
+    def config_loader(self, project_path: Path | None = None) -> Any:
+        root = project_path or Path(self.project_path)
+        conf_source = self.conf_source
+        if not conf_source or not Path(conf_source).exists():
+            conf_source = str(root / settings.CONF_SOURCE)
+        return settings.CONFIG_LOADER_CLASS(
+            conf_source=conf_source,
+            env=self.env,
+            runtime_params=self.runtime_params,
+            **settings.CONFIG_LOADER_ARGS,
+        )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything the run's node tasks share; holds no credential value."""
+
+    token: str  # keeps concurrent runs' task keys apart
+    run_id: str | None
+    package_name: str | None
+    hooks: bool
+    is_async: bool
+    client_pid: int
+    source: ProjectSource
+    catalog_config: dict[str, Any]  # credentials by name only
+    load_versions: dict[str, str]
+    save_version: str | None
+    persisted: dict[str, str]  # dataset name -> its class on the client
+    memory: dict[str, str | None]  # datasets that nodes fill in memory -> copy_mode
+
+
+@dataclass
+class PipelineData:
+    """How the client's catalog holds each dataset of the pipeline."""
+
+    persisted: dict[str, str] = field(default_factory=dict)
+    memory: dict[str, str | None] = field(default_factory=dict)
+    feed: dict[str, Any] = field(default_factory=dict)  # parameters and other given values
+
+
+def classify_datasets(pipeline: Pipeline, catalog: CatalogProtocol) -> PipelineData:
+    produced = {name for node in pipeline.nodes for name in node.outputs}
+    data = PipelineData()
+    for name in sorted(pipeline.datasets()):
+        dataset = catalog.get(name, fallback_to_runtime_pattern=True)
+        if isinstance(dataset, MemoryDataset):
+            if name in produced or not dataset.exists():
+                data.memory[name] = _kedro.memory_copy_mode(dataset)
+            else:
+                data.feed[name] = _kedro.memory_data(dataset)
+        elif dataset is not None:
+            data.persisted[name] = _class_path(dataset)
+    return data
+
+
+def catalog_config(source: ProjectSource) -> dict[str, Any]:
+    """The run's catalog configuration, refusing credentials written inline."""
+    try:
+        config = dict(source.config_loader()["catalog"])
+    except MissingConfigException:
+        config = {}
+    config = _kedro.absolute_paths(Path(source.project_path), config)
+    for name, entry in config.items():
+        _refuse_inline_credentials(name, entry)
+    return config
+
+
+def _refuse_inline_credentials(dataset: str, entry: Any) -> None:
+    if not isinstance(entry, dict):
+        return
+    for key, value in entry.items():
+        if key == CREDENTIALS_KEY and not isinstance(value, str):
+            raise WorkerSetupError(
+                f"Dataset '{dataset}' has its credentials written inline in the catalog. "
+                "The catalog's configuration is sent to the Dask workers through the "
+                "scheduler, so move them to conf/local/credentials.yml (or the "
+                f"environment) and refer to them by name: `credentials: <name>`."
+            )
+        _refuse_inline_credentials(dataset, value)
+
+
+def worker_catalog(spec: RunSpec) -> CatalogProtocol:
+    """The run's catalog rebuilt on a worker, with the worker's own credentials."""
+    if spec.package_name:
+        configure_project(spec.package_name)
+    project_path = _worker_project(spec)
+    loader = spec.source.config_loader(project_path)
+    try:
+        credentials = loader["credentials"]
+    except MissingConfigException:
+        credentials = {}
+    envs = (loader.base_env, loader.env or loader.default_run_env)
+    where = " and ".join(f"{loader.conf_source}/{env}/credentials*" for env in envs)
+    try:
+        catalog = settings.DATA_CATALOG_CLASS.from_config(
+            catalog=copy.deepcopy(spec.catalog_config),
+            credentials=credentials,
+            load_versions=spec.load_versions,
+            save_version=spec.save_version,
+        )
+        for name, expected in spec.persisted.items():
+            _check_same_dataset(catalog, name, expected)
+    except KeyError as exc:
+        raise WorkerSetupError(
+            f"{exc.args[0] if exc.args else exc} The worker looked in {where} and found "
+            f"the keys {sorted(credentials) or 'none'}. Give every worker its "
+            "credentials: a credentials.yml in its project's conf/, environment "
+            "variables that credentials.yml reads, or the cloud provider's default chain."
+        ) from None
+    return catalog
+
+
+def _check_same_dataset(catalog: CatalogProtocol, name: str, expected: str) -> None:
+    dataset = catalog.get(name, fallback_to_runtime_pattern=True)
+    found = _class_path(dataset) if dataset is not None else "missing"
+    if found != expected:
+        raise WorkerSetupError(
+            f"Dataset '{name}' is a {expected} on the client but {found} on the worker: "
+            "a hook or code that changes the catalog at run time cannot reach Dask "
+            "workers. Declare the dataset in conf/ instead."
+        )
+
+
+def _worker_project(spec: RunSpec) -> Path:
+    client_path = Path(spec.source.project_path)
+    if (client_path / "pyproject.toml").is_file():
+        return client_path  # the same layout as the client (one disk, or one image)
+    found = find_kedro_project(Path.cwd())
+    if found is None:
+        raise WorkerSetupError(
+            f"This worker finds no Kedro project at {client_path} or above its folder "
+            f"{Path.cwd()}: start workers from the project folder (the image's WORKDIR)."
+        )
+    return Path(found)
+
+
+def node_catalog(
+    catalog: CatalogProtocol, spec: RunSpec, node: Any, inputs: dict[str, Any], feed: dict[str, Any]
+) -> DataCatalog:
+    """A catalog of just the node's datasets: the run's persisted ones, fresh
+    MemoryDatasets for in-memory data, and the parameters it reads."""
+    datasets: dict[str, Any] = {}
+    for name in (*node.inputs, *node.outputs):
+        if name in feed:
+            datasets[name] = MemoryDataset(data=feed[name])
+        elif name in spec.memory:
+            copy_mode = spec.memory[name]
+            datasets[name] = (
+                _kedro.memory_dataset_holding(inputs[name], copy_mode)
+                if name in inputs
+                else MemoryDataset(copy_mode=copy_mode)
+            )
+        else:
+            datasets[name] = catalog.get(name, fallback_to_runtime_pattern=True)
+    return DataCatalog(datasets=datasets)
+
+
+def _class_path(dataset: Any) -> str:
+    kind = type(dataset)
+    return f"{kind.__module__}.{kind.__qualname__}"
