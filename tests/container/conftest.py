@@ -35,6 +35,17 @@ PACKAGE = "launch_pad"
 REPO_NAME = "launch-pad"
 # A value that must never reach an image: the test writes it to conf/local/credentials.yml.
 SECRET = "s3cr3t-" + uuid.uuid4().hex
+# Private keys, certificates and cloud key files a project may keep under conf/.
+PLANTED_KEYS = (
+    "conf/dask/tls/worker-key.pem",
+    "conf/dask/tls/ca.pem",
+    "conf/base/signing.key",
+    "conf/base/bundle.p12",
+    "conf/deploy/client.pfx",
+    "conf/base/gcp_service_account.json",
+    "conf/dask/storage-key.json",
+    "conf/deploy/.env",
+)
 BUILD_TIMEOUT = 900  # the cold build installs the locked dependencies from PyPI
 
 
@@ -139,6 +150,11 @@ def container_project(docker_ready, starter_repo, tmp_path_factory) -> Path:
     (project / "data" / "01_raw" / "private.csv").write_text(f"secret\n{SECRET}\n")
     (project / "notebooks" / "scratch.ipynb").write_text(json.dumps({"cells": [], "s": SECRET}))
     (project / ".env").write_text(f"TOKEN={SECRET}\n")
+    # Keys and certificates anywhere under conf/: each kind the image must keep out.
+    for planted in PLANTED_KEYS:
+        path = project / planted
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n")
     venv_dir = project / ".venv" / "bin"
     venv_dir.mkdir(parents=True)
     (venv_dir / "python").write_text(SECRET)

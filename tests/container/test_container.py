@@ -17,6 +17,7 @@ from tests.container.conftest import (
     BASE_IMAGE,
     BUILD_TIMEOUT,
     PACKAGE,
+    PLANTED_KEYS,
     REGISTRY,
     SECRET,
     build_args,
@@ -133,6 +134,8 @@ def test_image_has_no_local_config_credentials_or_data(built):
     assert not [f for f in files if f.startswith("/app/data/") and Path(f).suffix]
     assert not [f for f in files if f.endswith((".ipynb", ".env")) or "/.git" in f]
     assert not [f for f in files if "/.venv" in f or "/notebooks" in f]
+    planted_in_image = {f"/app/{planted}" for planted in PLANTED_KEYS} & files
+    assert not planted_in_image, planted_in_image
     # And the secret is nowhere in the image's file system.
     found = docker(
         "run", "--rm", "--entrypoint", "", "--user", "0", built.ref, "grep", "-rIl",

@@ -14,21 +14,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import command_env, create_project_venv, run
-from tests.support import copy_project as support_copy_project
+from tests.dask.helpers import LAB_FILES
+from tests.support import command_env, copy_project, create_project_venv
 
-LAB_FILES = Path(__file__).parent / "lab"
 START_TIMEOUT = 60
 
 
 class DaskProcesses:
     """A scheduler and workers started as separate processes, stopped on close()."""
 
-    def __init__(self, python: Path, cwd: Path, workdir: Path, tls: dict | None = None):
+    def __init__(  # noqa: PLR0913
+        self,
+        python: Path,
+        cwd: Path,
+        workdir: Path,
+        tls: dict | None = None,
+        nanny: bool = False,
+    ):
         self._bin = python.parent
         self._cwd = cwd
         self._workdir = workdir
         self._tls = tls or {}
+        # Without a nanny the Popen pid is the worker itself, which tests can kill;
+        # with one (as `dask worker` runs by default) a killed worker comes back.
+        self._nanny = nanny
         self.scheduler: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.address = ""
@@ -42,11 +51,11 @@ class DaskProcesses:
             "--tls-key", self._tls[f"{role}_key"],
         ]  # fmt: skip
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, args: list[str], log_name: str, cwd: Path | None = None) -> subprocess.Popen:
         log = open(self._workdir / log_name, "w")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
             [str(self._bin / "dask"), *args],
-            cwd=self._cwd,
+            cwd=cwd or self._cwd,
             env=command_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -74,20 +83,22 @@ class DaskProcesses:
         self.address = json.loads(scheduler_file.read_text())["address"]
         return self.address
 
-    def start_worker(self, *extra: str) -> subprocess.Popen:
+    def start_worker(self, *extra: str, cwd: Path | None = None) -> subprocess.Popen:
+        """A worker in the project folder, or in ``cwd`` (another copy of it)."""
         index = len(self.workers)
         worker = self._spawn(
             [
                 "worker", self.address,
                 "--host", "127.0.0.1",
                 "--nthreads", "1",
-                "--no-nanny",  # the Popen pid is the worker: tests kill it
+                "--nanny" if self._nanny else "--no-nanny",
                 "--no-dashboard",
                 "--name", f"worker-{index}",
                 *self._tls_args("worker"),
                 *extra,
             ],
             f"worker-{index}.log",
+            cwd=cwd,
         )  # fmt: skip
         self.workers.append(worker)
         self.wait_for_workers(len(self.workers))
@@ -148,8 +159,14 @@ def cluster_factory(tmp_path_factory):
     """Start clusters on demand; all of them are stopped at the end."""
     started: list[DaskProcesses] = []
 
-    def start(python: Path, cwd: Path, workers: list[list[str]], tls: dict | None = None):
-        cluster = DaskProcesses(python, cwd, tmp_path_factory.mktemp("dask"), tls)
+    def start(
+        python: Path,
+        cwd: Path,
+        workers: list[list[str]],
+        tls: dict | None = None,
+        nanny: bool = False,
+    ):
+        cluster = DaskProcesses(python, cwd, tmp_path_factory.mktemp("dask"), tls, nanny)
         started.append(cluster)
         cluster.start_scheduler()
         for extra in workers:
@@ -175,7 +192,7 @@ def lab_project(installed_project, tmp_path_factory) -> tuple[Path, Path]:
     code must be installed too."""
     project, _ = installed_project
     root = tmp_path_factory.mktemp("lab")
-    lab = support_copy_project(project, root / project.name)
+    lab = copy_project(project, root / project.name)
     package = lab / "src" / "rocket_science"
     for name in ("hooks.py", "lab.py", "pipeline_registry.py"):
         shutil.copy(LAB_FILES / name, package / name)
@@ -183,6 +200,7 @@ def lab_project(installed_project, tmp_path_factory) -> tuple[Path, Path]:
         settings.write("\nfrom .hooks import LabHooks  # noqa: E402\n\nHOOKS = (LabHooks(),)\n")
     shutil.copy(LAB_FILES / "catalog_lab.yml", lab / "conf" / "base" / "catalog_lab.yml")
     shutil.copy(LAB_FILES / "parameters_lab.yml", lab / "conf" / "base" / "parameters_lab.yml")
+    shutil.copy(LAB_FILES / "credentials_lab.yml", lab / "conf" / "dask" / "credentials.yml")
     python = create_project_venv(lab, root / "venv", locks=("requirements.txt",))
     return lab, python
 
@@ -194,17 +212,10 @@ def lab_cluster(lab_project, cluster_factory) -> DaskProcesses:
     return cluster_factory(python, lab, workers=[["--resources", "GPU=1"], []])
 
 
-def kedro(project: Path, python: Path, *args: str, timeout: float = 180, check=True, **env):
-    """`kedro ...` of the project's own venv, from the project folder."""
-    return run(
-        [python.with_name("kedro"), *args],
-        cwd=project,
-        timeout=timeout,
-        check=check,
-        env=command_env(COLUMNS="200", **env),
-    )
-
-
-def copy_project(project: Path, destination: Path) -> Path:
-    """A second folder of the same installed project, inside ``destination``."""
-    return support_copy_project(project, destination / project.name)
+@pytest.fixture
+def lab(lab_project):
+    """The lab project with empty data folders for one test."""
+    project, python = lab_project
+    for folder in ("lab", "hook_markers"):
+        shutil.rmtree(project / "data" / folder, ignore_errors=True)
+    return project, python

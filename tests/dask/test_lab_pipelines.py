@@ -5,48 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import psutil
-import pytest
 
-from tests.dask.conftest import kedro
+from tests.dask.helpers import lab_run, markers
 from tests.support import command_env
-
-
-@pytest.fixture
-def lab(lab_project):
-    """The lab project with empty data folders for one test."""
-    project, python = lab_project
-    for folder in ("lab", "hook_markers"):
-        shutil.rmtree(project / "data" / folder, ignore_errors=True)
-    return project, python
-
-
-def lab_run(lab, cluster, *args, check=True, timeout=180):
-    project, python = lab
-    return kedro(
-        project,
-        python,
-        "run",
-        "--env", "dask",
-        *args,
-        check=check,
-        timeout=timeout,
-        DASK_SCHEDULER_ADDRESS=cluster.address,
-    )  # fmt: skip
-
-
-def markers(project: Path) -> list[tuple[str, str, int]]:
-    folder = project / "data" / "hook_markers"
-    return [
-        (kind, name, int(pid))
-        for kind, name, pid in (path.name.split("@") for path in folder.iterdir())
-    ]
 
 
 def test_node_and_dataset_hooks_fire_on_the_workers(lab, lab_cluster):

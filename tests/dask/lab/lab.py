@@ -2,11 +2,16 @@
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
+from kedro.io.core import get_filepath_str
 from kedro.pipeline import Node, Pipeline
+from kedro_datasets.pandas import CSVDataset
 
 LAB = Path(__file__).resolve().parents[2] / "data" / "lab"
 
@@ -95,4 +100,108 @@ def lab_pipelines() -> dict[str, Pipeline]:
             ]
         ),
         "gpu": Pipeline([*gpu, Node(flaky, None, "lab_flaky", name="flaky", tags=["gpu"])]),
+    }
+
+
+# --- The shared-cluster lab: aborted runs, time limits, versioned saves ---------------
+
+
+def started_then_sleeps(seconds: float) -> dict:
+    """Marks that it started (with its pid), then sleeps: a node to abort."""
+    _mark("abortable-started")
+    time.sleep(seconds)
+    return {"finished": True}
+
+
+def never_returns() -> dict:
+    _mark("forever-started")
+    while True:  # a node stuck in Python code; no time limit can interrupt it
+        time.sleep(0.2)
+
+
+def nap(index: int) -> dict:
+    """Two seconds of work; reports when and where it ran, to measure the width."""
+    start = time.time()
+    time.sleep(2)
+    return {"pid": os.getpid(), "start": start, "end": time.time(), "index": index}
+
+
+def make_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def use_lock(lock: threading.Lock) -> dict:
+    return {"locked": lock.locked()}
+
+
+def rows(count: int) -> pd.DataFrame:
+    return pd.DataFrame({"row": np.arange(count), "value": np.arange(count) * 0.5})
+
+
+def rows_twice(count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outputs a plain versioned CSV, then a slow one (SlowCSVDataset), so a test can
+    kill the worker after the first save and during the second."""
+    _mark(f"versioned-attempt-{len(list(LAB.glob('versioned-attempt-*.json')))}")
+    frame = rows(count)
+    return frame, frame
+
+
+def boom_after(seconds: float) -> dict:
+    time.sleep(seconds)
+    raise RuntimeError("lab: a sibling node fails while the versioned save runs")
+
+
+class SlowCSVDataset(CSVDataset):
+    """Writes half the file, pauses on its first save, then writes the rest: a
+    worker killed in the pause leaves a truncated file, as a real crash would."""
+
+    def __init__(self, *, pause: float = 0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._pause = pause
+
+    def save(self, data: pd.DataFrame) -> None:
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        text = data.to_csv(index=False)
+        first = not list(LAB.glob("slow-save-*.json"))
+        _mark(f"slow-save-{len(list(LAB.glob('slow-save-*.json')))}")
+        with self._fs.open(save_path, mode="w") as file:
+            file.write(text[: len(text) // 2])
+            file.flush()
+            if first:
+                time.sleep(self._pause)
+            file.write(text[len(text) // 2 :])
+
+
+def shared_cluster_pipelines() -> dict[str, Pipeline]:
+    versioned = Node(rows_twice, "params:lab_rows", ["lab_versioned_a", "lab_versioned_b"])
+    return {
+        "abortable": Pipeline(
+            [Node(started_then_sleeps, "params:lab_abort_seconds", "lab_abort_out", name="abort")]
+        ),
+        "forever": Pipeline(
+            [Node(never_returns, None, "lab_forever_out", name="never_returns", tags=["capped"])]
+        ),
+        "wide": Pipeline(
+            [Node(nap, f"params:lab_index_{i}", f"lab_wide_{i}", name=f"nap_{i}") for i in range(2)]
+        ),
+        "unpicklable": Pipeline(
+            [
+                Node(make_lock, None, "mem_lock", name="make_lock"),
+                Node(use_lock, "mem_lock", "lab_lock_used", name="use_lock"),
+            ]
+        ),
+        "versioned": Pipeline([versioned]),
+        "versioned_fails": Pipeline(
+            [versioned, Node(boom_after, "params:lab_boom_seconds", "lab_boom", name="boom_after")]
+        ),
+        "secret": Pipeline(
+            [
+                Node(
+                    started_then_sleeps,
+                    "params:lab_secret_seconds",
+                    "lab_secret_out",
+                    name="secret",
+                )
+            ]
+        ),
     }

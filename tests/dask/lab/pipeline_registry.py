@@ -5,7 +5,7 @@ import warnings
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-from .lab import lab_pipelines
+from .lab import lab_pipelines, shared_cluster_pipelines
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -15,4 +15,5 @@ def register_pipelines() -> dict[str, Pipeline]:
         pipelines = find_pipelines(raise_errors=False)
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines.update(lab_pipelines())
+    pipelines.update(shared_cluster_pipelines())
     return pipelines

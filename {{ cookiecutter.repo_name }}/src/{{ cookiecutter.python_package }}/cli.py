@@ -68,7 +68,9 @@ def _instantiate_runner(
     try:
         check_settings(dask_client)  # every key, before anything starts
     except DaskSettingsError as exc:
-        raise click.UsageError(f"{exc} (conf/{env or 'local'}/parameters.yml)") from None
+        raise click.UsageError(
+            f"{exc} Set in conf/{env or 'local'}/parameters.yml or with --params."
+        ) from None
     # What workers need to rebuild the run's catalog themselves: never credentials.
     dask_client["project_source"] = {
         "env": env or os.getenv("KEDRO_ENV"),

@@ -124,7 +124,7 @@ class DaskRunner(AbstractRunner):
             is_async=self._is_async,
             client_pid=os.getpid(),
             source=source,
-            catalog_config=catalog_config(source),
+            catalog_config=catalog_config(source, pipeline.datasets()),
             load_versions=load_versions,
             save_version=save_version,
             persisted=data.persisted,
@@ -137,13 +137,10 @@ class DaskRunner(AbstractRunner):
             try:
                 _check_workers(client, spec)
                 with receive_task_logs(client, spec.token):
-                    shared_spec = client.scatter(
-                        spec, broadcast=True, hash=False, timeout=RESULT_TIMEOUT
-                    )
                     submitted = submit_pipeline(
                         client,
                         pipeline,
-                        spec=shared_spec,
+                        spec=spec,
                         memory=data.memory,
                         feed=data.feed,
                         token=spec.token,

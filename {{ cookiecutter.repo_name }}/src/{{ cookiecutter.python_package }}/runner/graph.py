@@ -18,6 +18,7 @@ from distributed import Client, Future
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from .spec import RunSpec
 from .worker import node_done, pick_output, run_node
 
 
@@ -31,7 +32,7 @@ def submit_pipeline(  # noqa: PLR0913
     client: Client,
     pipeline: Pipeline,
     *,
-    spec: Future,
+    spec: RunSpec,
     memory: Mapping[str, Any],
     feed: Mapping[str, Any],
     token: str,
@@ -39,7 +40,10 @@ def submit_pipeline(  # noqa: PLR0913
     node_timeout: float | None,
 ) -> SubmittedPipeline:
     """Submit every node; ``memory`` names the datasets passed as futures and
-    ``feed`` holds the parameter values, sent with the nodes that read them."""
+    ``feed`` holds the parameter values, sent with the nodes that read them. The
+    small ``spec`` travels with each task: a shared copy on the workers would be
+    per-run state that outlives a killed client, or a dependency that ties tasks
+    to the workers holding it."""
     holders: dict[str, Future] = {}  # in-memory dataset -> future of {name: data}
     results: dict[Node, Future] = {}
     markers: dict[Node, Future] = {}  # data-free "finished" stand-ins, made on demand

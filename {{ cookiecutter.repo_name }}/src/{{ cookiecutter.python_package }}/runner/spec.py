@@ -97,12 +97,18 @@ def classify_datasets(pipeline: Pipeline, catalog: CatalogProtocol) -> PipelineD
     return data
 
 
-def catalog_config(source: ProjectSource) -> dict[str, Any]:
-    """The run's catalog configuration, refusing credentials written inline."""
+def catalog_config(source: ProjectSource, names: set[str]) -> dict[str, Any]:
+    """The configuration of the datasets ``names`` (and of every pattern) for the
+    run's catalog, refusing credentials written inline."""
     try:
         config = dict(source.config_loader()["catalog"])
     except MissingConfigException:
         config = {}
+    config = {
+        name: entry
+        for name, entry in config.items()
+        if name in names or "{" in name or name.startswith("_")
+    }
     config = _kedro.absolute_paths(Path(source.project_path), config)
     for name, entry in config.items():
         _refuse_inline_credentials(name, entry)
@@ -166,16 +172,18 @@ def _check_same_dataset(catalog: CatalogProtocol, name: str, expected: str) -> N
 
 
 def _worker_project(spec: RunSpec) -> Path:
+    """The worker's own project: the one it was started in (the image's WORKDIR, a
+    checkout), else the client's path when this worker sees the same disk."""
+    found = find_kedro_project(Path.cwd())
+    if found is not None:
+        return Path(found)
     client_path = Path(spec.source.project_path)
     if (client_path / "pyproject.toml").is_file():
-        return client_path  # the same layout as the client (one disk, or one image)
-    found = find_kedro_project(Path.cwd())
-    if found is None:
-        raise WorkerSetupError(
-            f"This worker finds no Kedro project at {client_path} or above its folder "
-            f"{Path.cwd()}: start workers from the project folder (the image's WORKDIR)."
-        )
-    return Path(found)
+        return client_path
+    raise WorkerSetupError(
+        f"This worker finds no Kedro project above its folder {Path.cwd()} or at "
+        f"{client_path}: start workers from the project folder (the image's WORKDIR)."
+    )
 
 
 def node_catalog(

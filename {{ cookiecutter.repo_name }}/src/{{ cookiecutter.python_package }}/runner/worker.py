@@ -10,6 +10,7 @@ process restarts to free its thread (Dask re-runs the other tasks it held).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import threading
@@ -165,8 +166,12 @@ def _execute(
             execute()
         else:
             # A thread of its own, so that the task can give up on it at the limit.
+            # The task's context goes along: get_worker() works in that thread too.
             running.thread = threading.Thread(
-                target=execute, name=f"kedro-node-{node.name}", daemon=True
+                target=contextvars.copy_context().run,
+                args=(execute,),
+                name=f"kedro-node-{node.name}",
+                daemon=True,
             )
             running.thread.start()
             running.thread.join(timeout)
@@ -262,6 +267,7 @@ def _checkout_catalog(spec: RunSpec) -> CatalogProtocol:
             cached.last_used = time.monotonic()
             return cached.catalog
     catalog = worker_catalog(spec)  # reads conf/: outside the lock
+    _start_watchdog()  # which drops the catalog once the run is done here
     with _lock:
         cached = _catalogs.setdefault(spec.token, _CachedCatalog(catalog))
         cached.users += 1
@@ -281,6 +287,12 @@ def cached_runs() -> list[str]:
     """The runs whose catalogs this worker holds (for tests and debugging)."""
     with _lock:
         return sorted(_catalogs)
+
+
+def running_nodes() -> list[str]:
+    """The nodes this worker process is running for any run (for tests and debugging)."""
+    with _lock:
+        return sorted(running.name for running in _running.values())
 
 
 def _remove_earlier_attempt(catalog: CatalogProtocol, node: Node) -> None:

@@ -1,0 +1,81 @@
+"""Helpers of the dask tier: running the lab project against a cluster, waiting for
+what a run leaves on disk, and asking the cluster what it holds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from tests.support import command_env, run
+
+LAB_FILES = Path(__file__).parent / "lab"
+
+
+def kedro(project: Path, python: Path, *args: str, timeout: float = 180, check=True, **env):
+    """`kedro ...` of the project's own venv, from the project folder."""
+    return run(
+        [python.with_name("kedro"), *args],
+        cwd=project,
+        timeout=timeout,
+        check=check,
+        env=command_env(COLUMNS="200", **env),
+    )
+
+
+def lab_run(lab, cluster, *args, check=True, timeout=180):
+    """`kedro run --env dask` of the lab project on ``cluster``."""
+    project, python = lab
+    return kedro(
+        project,
+        python,
+        "run",
+        "--env", "dask",
+        *args,
+        check=check,
+        timeout=timeout,
+        DASK_SCHEDULER_ADDRESS=cluster.address,
+    )  # fmt: skip
+
+
+def start_lab_run(lab, cluster, *args: str) -> subprocess.Popen:
+    """The same, in the background, for tests that interrupt it."""
+    project, python = lab
+    return subprocess.Popen(
+        [python.with_name("kedro"), "run", "--env", "dask", *args],
+        cwd=project,
+        env=command_env(COLUMNS="200", DASK_SCHEDULER_ADDRESS=cluster.address),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_json(path: Path, process: subprocess.Popen | None = None, timeout=60) -> dict:
+    """The content of a marker file a node writes, once it is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if path.exists() and path.read_text():
+            return json.loads(path.read_text())
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the run ended before {path.name}:\n{process.stdout.read()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} did not appear within {timeout} s")
+        time.sleep(0.1)
+
+
+def inspect_cluster(python: Path, project: Path, address: str, needle: str) -> dict:
+    """What a second client finds: see lab/inspect_cluster.py."""
+    result = run(
+        [python, LAB_FILES / "inspect_cluster.py", address, needle], cwd=project, timeout=60
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def markers(project: Path) -> list[tuple[str, str, int]]:
+    folder = project / "data" / "hook_markers"
+    return [
+        (kind, name, int(pid))
+        for kind, name, pid in (path.name.split("@") for path in folder.iterdir())
+    ]
