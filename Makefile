@@ -40,8 +40,8 @@ bench: $(TOOLS)/.ready
 	$(TOOLS)/python benchmarks/run.py
 
 lint: $(TOOLS)/.ready
-	$(TOOLS)/ruff check tests hooks benchmarks
-	$(TOOLS)/ruff format --check tests benchmarks
+	$(TOOLS)/ruff check tests hooks benchmarks answer_guard.py
+	$(TOOLS)/ruff format --check tests hooks benchmarks answer_guard.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR)

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cookiecutter.exceptions import CookiecutterException
+from cookiecutter.exceptions import FailedHookException
 from jinja2 import Environment, Template
 from jinja2.ext import Extension
 
@@ -28,8 +28,9 @@ NAME_FIELDS = ("repo_name", "python_package")
 NAME_TEMPLATE = re.compile(r"\{\{ cookiecutter\.(" + "|".join(NAME_FIELDS) + r") \}\}")
 
 
-class AnswerRefused(CookiecutterException):
-    """An answer that must not be rendered or used as a file name."""
+class AnswerRefused(FailedHookException):
+    """An answer that must not be rendered or used as a file name. (A kind of
+    FailedHookException, so that cookiecutter prints it in one line and stops.)"""
 
 
 def answer_problem(answer: str) -> str | None:

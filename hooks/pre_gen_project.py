@@ -2,23 +2,27 @@
 
 The answers reach this script as JSON data (``tojson`` escapes quotes), never as
 code, so a name with quotes or backslashes cannot break or inject into the hook.
-On failure cookiecutter deletes the half-made project folder.
+On failure cookiecutter deletes the half-made project folder. (Answers with template
+syntax or path parts never get this far: see answer_guard.py.) The rules are plain
+functions, unit-tested in tests/fast/test_hook.py.
 """
 
-import importlib.util
 import json
 import keyword
 import re
 import sys
 
-ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
+# Cookiecutter renders this file; the answers arrive here as a JSON text.
+RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
 
 # Docker's rule for an image name component: repo_name is also the image name.
 REPO_NAME_RULE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 PACKAGE_NAME_RULE = re.compile(r"^[a-z_][a-z0-9_]*$")
 PROJECT_NAME_RULE = re.compile(r"^[A-Za-z][\w -]{1,}$")
 
-# The generated project depends on these; a package of the same name would shadow them.
+# The generated project imports these; a package of the same name would shadow them.
+# (Whatever else is installed where `kedro new` runs does not matter: the project gets
+# an environment of its own.)
 PROJECT_DEPENDENCIES = {
     "kedro", "kedro_datasets", "dask", "distributed", "pandas", "numpy",
     "pyarrow", "click", "rich", "yaml", "omegaconf", "tornado", "cloudpickle",
@@ -54,19 +58,18 @@ def problems(answers: dict) -> list[str]:
         found.append(f"python_package {package!r}: is a Python keyword.")
     elif package in sys.stdlib_module_names:
         found.append(
-            f"python_package {package!r}: would shadow the standard-library module "
-            f"'{package}'."
+            f"python_package {package!r}: would shadow the standard-library module '{package}'."
         )
-    elif package in PROJECT_DEPENDENCIES or importlib.util.find_spec(package):
+    elif package in PROJECT_DEPENDENCIES:
         found.append(
-            f"python_package {package!r}: would shadow the installed or required "
-            f"module '{package}'."
+            f"python_package {package!r}: would shadow the module '{package}' that "
+            "the project depends on."
         )
     return found
 
 
-def main() -> int:
-    found = problems(ANSWERS)
+def main(rendered_answers: str = RENDERED_ANSWERS) -> int:
+    found = problems(json.loads(rendered_answers))
     if not found:
         return 0
     print("Cannot create the project:", file=sys.stderr)

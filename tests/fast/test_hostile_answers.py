@@ -57,7 +57,8 @@ def test_plain_cookiecutter_refuses(workdir, field, kind):
         timeout=120,
     )  # fmt: skip
     assert_nothing_happened(workdir, workdir / "out", result)
-    assert "Cannot create the project" in result.stderr, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert "Cannot create the project" in output, output[-2000:]
 
 
 @pytest.mark.parametrize("field", FIELDS)

@@ -59,7 +59,9 @@ def _instantiate_runner(
     if dask_client is None:
         return {}
     dask_client = {**dask_client, **runner_params}
-    runner_only = {key: dask_client.pop(key) for key in ("is_async",) if key in dask_client}
+    runner_only = {
+        key: dask_client.pop(key) for key in ("is_async",) if key in dask_client
+    }
     dask_client["address"] = scheduler_address(
         dask_client.get("address"),
         overridden_by_params="address" in (params.get("dask_client") or {})

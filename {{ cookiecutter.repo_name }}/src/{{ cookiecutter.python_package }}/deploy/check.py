@@ -19,6 +19,7 @@ from pathlib import Path
 from kedro.io import DataCatalog
 from kedro.io.core import get_protocol_and_path
 
+from .. import _kedro
 from .plan import Plan, is_in_memory
 from .project import Project
 
@@ -60,7 +61,11 @@ def find_problems(project: Project, plan: Plan) -> list[str]:
 
 
 def unnamed_nodes(project: Project) -> list[str]:
-    return sorted(node.name for node in project.pipeline.nodes if not node._name)
+    return sorted(
+        node.name
+        for node in project.pipeline.nodes
+        if not _kedro.has_explicit_name(node)
+    )
 
 
 def local_path(catalog: DataCatalog, dataset: str) -> Path | None:

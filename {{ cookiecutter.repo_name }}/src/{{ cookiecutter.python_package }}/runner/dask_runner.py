@@ -18,13 +18,20 @@ from kedro.pipeline.node import Node
 from kedro.runner import AbstractRunner
 from pluggy import PluginManager
 
-from . import _kedro, scheduler_side
+from .. import _kedro
+from . import scheduler_side
 from .cluster import check_connected, connect
 from .graph import SubmittedPipeline, submit_pipeline
 from .logs import receive_task_logs
 from .progress import NodeProgress
 from .settings import LOCAL_CLUSTER, check_settings, scheduler_address
-from .spec import ProjectSource, RunSpec, WorkerSetupError, catalog_config, classify_datasets
+from .spec import (
+    ProjectSource,
+    RunSpec,
+    WorkerSetupError,
+    catalog_config,
+    classify_datasets,
+)
 from .worker import check_worker, remove_unfinished_versions
 
 # Sent by value: the scheduler needs no project code to run them.
@@ -131,7 +138,9 @@ class DaskRunner(AbstractRunner):
             memory=data.memory,
         )
         self._logger.info(
-            "Running %d nodes on Dask (%s)", len(pipeline.nodes), self._settings.describe()
+            "Running %d nodes on Dask (%s)",
+            len(pipeline.nodes),
+            self._settings.describe(),
         )
         with connect(self._settings) as client:
             try:
@@ -202,8 +211,12 @@ def _check_workers(client: Client, spec: RunSpec) -> None:
     failed = {worker: problem for worker, problem in problems.items() if problem}
     if failed:
         worker, problem = sorted(failed.items())[0]
-        others = f" ({len(failed) - 1} more workers failed too)" if len(failed) > 1 else ""
-        raise WorkerSetupError(f"Dask worker {worker} cannot run this project{others}: {problem}")
+        others = (
+            f" ({len(failed) - 1} more workers failed too)" if len(failed) > 1 else ""
+        )
+        raise WorkerSetupError(
+            f"Dask worker {worker} cannot run this project{others}: {problem}"
+        )
 
 
 def _remove_partial_versions(

@@ -123,7 +123,9 @@ def _check_address(address: Any, security: dict[str, Any] | None) -> None:
         scheme, location = parse_address(address)
         parse_host_port(location)
     except ValueError as exc:
-        raise _fail("address", f"{address!r} is not a scheduler address ({hint}): {exc}.") from None
+        raise _fail(
+            "address", f"{address!r} is not a scheduler address ({hint}): {exc}."
+        ) from None
     if scheme not in backends:
         raise _fail(
             "address",
@@ -177,7 +179,8 @@ def _cluster_kwargs(value: Any) -> dict[str, Any]:
             count = kwargs[key]
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise _fail(
-                    f"cluster_kwargs.{key}", f"expected a whole number >= 1, got {count!r}."
+                    f"cluster_kwargs.{key}",
+                    f"expected a whole number >= 1, got {count!r}.",
                 )
     return kwargs
 
@@ -188,7 +191,9 @@ def _adapt(value: Any) -> dict[str, int] | None:
         return None
     unknown = sorted(set(adapt) - {"minimum", "maximum"})
     if unknown:
-        raise _fail(f"adapt.{unknown[0]}", "unknown key; adapt takes minimum and maximum.")
+        raise _fail(
+            f"adapt.{unknown[0]}", "unknown key; adapt takes minimum and maximum."
+        )
     for key, count in adapt.items():
         # At least one worker: the run checks the workers before any node starts.
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -201,9 +206,9 @@ def _adapt(value: Any) -> dict[str, int] | None:
 def _tag_options(value: Any) -> dict[str, dict[str, Any]]:
     tags = _optional_mapping(value, "tag_options") or {}
     checked: dict[str, dict[str, Any]] = {}
-    for tag, options in tags.items():
+    for tag, given in tags.items():
         key = f"tag_options.{tag}"
-        options = _optional_mapping(options, key) or {}
+        options = _optional_mapping(given, key) or {}
         unknown = sorted(set(options) - set(TAG_OPTION_KEYS))
         if unknown:
             raise _fail(
@@ -222,23 +227,34 @@ def _check_tag_values(key: str, options: dict[str, Any]) -> None:
             isinstance(v, int | float) and not isinstance(v, bool) and v > 0
             for v in resources.values()
         ):
-            raise _fail(f"{key}.resources", f"expected a mapping of resource names to amounts > 0, got {resources!r}.")
+            raise _fail(
+                f"{key}.resources",
+                f"expected a mapping of resource names to amounts > 0, got {resources!r}.",
+            )
     retries = options.get("retries")
     if retries is not None and (
         isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
     ):
         raise _fail(f"{key}.retries", f"expected a whole number >= 0, got {retries!r}.")
     priority = options.get("priority")
-    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+    if priority is not None and (
+        isinstance(priority, bool) or not isinstance(priority, int)
+    ):
         raise _fail(f"{key}.priority", f"expected a whole number, got {priority!r}.")
     workers = options.get("workers")
     if workers is not None and not (
         isinstance(workers, str)
-        or (isinstance(workers, list | tuple) and all(isinstance(w, str) for w in workers))
+        or (
+            isinstance(workers, list | tuple)
+            and all(isinstance(w, str) for w in workers)
+        )
     ):
-        raise _fail(f"{key}.workers", f"expected an address or a list of them, got {workers!r}.")
-    if "allow_other_workers" in options and not isinstance(options["allow_other_workers"], bool):
+        raise _fail(
+            f"{key}.workers", f"expected an address or a list of them, got {workers!r}."
+        )
+    if "allow_other_workers" in options and not isinstance(
+        options["allow_other_workers"], bool
+    ):
         raise _fail(f"{key}.allow_other_workers", "expected true or false.")
     if "timeout" in options:
         _optional_seconds(options["timeout"], f"{key}.timeout")
-

@@ -19,7 +19,7 @@ from kedro.io import CatalogProtocol, DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline
 from kedro.utils import find_kedro_project
 
-from . import _kedro
+from .. import _kedro
 
 CREDENTIALS_KEY = "credentials"
 
@@ -79,7 +79,9 @@ class PipelineData:
 
     persisted: dict[str, str] = field(default_factory=dict)
     memory: dict[str, str | None] = field(default_factory=dict)
-    feed: dict[str, Any] = field(default_factory=dict)  # parameters and other given values
+    feed: dict[str, Any] = field(
+        default_factory=dict
+    )  # parameters and other given values
 
 
 def classify_datasets(pipeline: Pipeline, catalog: CatalogProtocol) -> PipelineData:
@@ -187,7 +189,11 @@ def _worker_project(spec: RunSpec) -> Path:
 
 
 def node_catalog(
-    catalog: CatalogProtocol, spec: RunSpec, node: Any, inputs: dict[str, Any], feed: dict[str, Any]
+    catalog: CatalogProtocol,
+    spec: RunSpec,
+    node: Any,
+    inputs: dict[str, Any],
+    feed: dict[str, Any],
 ) -> DataCatalog:
     """A catalog of just the node's datasets: the run's persisted ones, fresh
     MemoryDatasets for in-memory data, and the parameters it reads."""

@@ -30,7 +30,7 @@ from kedro.pipeline.node import Node
 from kedro.runner.task import Task
 from pluggy import PluginManager
 
-from . import _kedro
+from .. import _kedro
 from .logs import forward_task_logs
 from .spec import RunSpec, node_catalog, worker_catalog
 
@@ -81,7 +81,7 @@ _catalogs: dict[str, _CachedCatalog] = {}  # run token -> the run's catalog here
 _running: dict[Any, _RunningNode] = {}  # task key -> the node it runs
 _hook_managers: dict[tuple[str | None, bool], PluginManager] = {}
 _current = threading.local()  # .running: the _RunningNode this thread executes
-_watchdog: threading.Thread | None = None
+_watchdog: list[threading.Thread] = []  # at most one, started on first use
 
 
 def run_node(
@@ -109,8 +109,7 @@ def run_node(
     catalog = node_catalog(_checkout_catalog(spec), spec, node, values, feed)
     try:
         _remove_earlier_attempt(catalog, node)
-        hook_manager = _hook_manager(spec.package_name, spec.hooks)
-        outputs = _execute(node, catalog, hook_manager, spec, running, timeout)
+        outputs = _execute(node, catalog, spec, running, timeout)
     finally:
         _return_catalog(spec.token)
     memory = {name: outputs[name] for name in node.outputs if name in spec.memory}
@@ -121,11 +120,13 @@ def run_node(
 def _execute(
     node: Node,
     catalog: CatalogProtocol,
-    hook_manager: PluginManager,
     spec: RunSpec,
     running: _RunningNode,
     timeout: float | None,
 ) -> dict[str, Any]:
+    """Run the node through Kedro's Task, in this thread or, with a time limit, in
+    a thread of its own; return the node's in-memory outputs."""
+    hook_manager = _hook_manager(spec.package_name, spec.hooks)
     result: dict[str, Any] = {}
 
     def execute() -> None:
@@ -303,7 +304,9 @@ def _remove_earlier_attempt(catalog: CatalogProtocol, node: Node) -> None:
         if folder is not None:
             filesystem, path = folder
             if filesystem.exists(path):
-                logger.warning("Removing %s left by an earlier attempt of node %s", path, node.name)
+                logger.warning(
+                    "Removing %s left by an earlier attempt of node %s", path, node.name
+                )
                 filesystem.rm(path, recursive=True)
 
 
@@ -337,11 +340,12 @@ def _check_serialisable(node: Node, outputs: dict[str, Any]) -> None:
 
 
 def _start_watchdog() -> None:
-    global _watchdog
     with _lock:
-        if _watchdog is None or not _watchdog.is_alive():
-            _watchdog = threading.Thread(target=_watch, name="kedro-dask-watchdog", daemon=True)
-            _watchdog.start()
+        if not _watchdog or not _watchdog[0].is_alive():
+            _watchdog[:] = [
+                threading.Thread(target=_watch, name="kedro-dask-watchdog", daemon=True)
+            ]
+            _watchdog[0].start()
 
 
 def _watch() -> None:

@@ -1,7 +1,7 @@
 """Every use of Kedro's private names in this project, in one place.
 
 Kedro 1.7 has no public API for these. Each is pinned by a test in the starter
-(tests/fast/test_kedro_internals.py), so a Kedro release that renames one fails
+(tests/fast/test_kedro_internals.py in the starter), so a Kedro release that renames one fails
 there, with the name, instead of somewhere in a run.
 """
 
@@ -18,6 +18,7 @@ from kedro.framework.hooks.manager import (
     _register_hooks_entry_points,
 )
 from kedro.io import AbstractVersionedDataset, MemoryDataset
+from kedro.pipeline.node import Node
 from pluggy import PluginManager
 
 
@@ -44,7 +45,9 @@ def is_null_hook_manager(hook_manager: Any) -> bool:
     return hook_manager is None or isinstance(hook_manager, _NullPluginManager)
 
 
-def project_hook_manager(hooks: tuple[Any, ...], disabled_plugins: Any) -> PluginManager:
+def project_hook_manager(
+    hooks: tuple[Any, ...], disabled_plugins: Any
+) -> PluginManager:
     """A hook manager with the project's hooks and installed plugins, as a
     KedroSession makes it (and as ParallelRunner does in its subprocesses)."""
     manager = _create_hook_manager()
@@ -57,7 +60,9 @@ def empty_hook_manager() -> PluginManager:
     return _create_hook_manager()
 
 
-def absolute_paths(project_path: Path, catalog_config: dict[str, Any]) -> dict[str, Any]:
+def absolute_paths(
+    project_path: Path, catalog_config: dict[str, Any]
+) -> dict[str, Any]:
     """Relative local paths made absolute under the project, as KedroContext does."""
     return _convert_paths_to_absolute_posix(project_path, catalog_config)
 
@@ -80,3 +85,8 @@ def versioned_save_folder(dataset: Any) -> tuple[Any, str] | None:
         return None
     path: PurePosixPath = dataset._get_versioned_path(version)
     return filesystem, str(path.parent)
+
+
+def has_explicit_name(node: Node) -> bool:
+    """Whether the node was given a name (``Node.name`` makes one up otherwise)."""
+    return node._name is not None
