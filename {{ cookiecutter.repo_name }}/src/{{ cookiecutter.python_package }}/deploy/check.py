@@ -14,12 +14,8 @@ The rules:
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from kedro.io import DataCatalog
-from kedro.io.core import get_protocol_and_path
-
 from .. import _kedro
+from ..storage import local_path
 from .plan import Plan, is_in_memory
 from .project import Project
 
@@ -66,13 +62,3 @@ def unnamed_nodes(project: Project) -> list[str]:
         for node in project.pipeline.nodes
         if not _kedro.has_explicit_name(node)
     )
-
-
-def local_path(catalog: DataCatalog, dataset: str) -> Path | None:
-    """The dataset's path when it is on local disk, else None."""
-    config = catalog.config_resolver.resolve_pattern(dataset)
-    location = config.get("filepath") or config.get("path")
-    if not location:
-        return None  # a database table, an API...: not a file
-    protocol, path = get_protocol_and_path(str(location))
-    return Path(path).resolve() if protocol == "file" else None

@@ -2,18 +2,26 @@
 
 from .cluster import NoWorkersError, SchedulerLostError, SchedulerUnreachableError
 from .dask_runner import DaskRunner
+from .preflight import NoSharedDiskError
 from .settings import DaskSettingsError
 from .spec import WorkerSetupError
-from .worker import NodeTimeoutError, OutputNotSerialisableError, RunStoppedError
+from .worker import (
+    NodeTimeoutError,
+    OutputNotSerialisableError,
+    RunStoppedError,
+    StaleWorkerError,
+)
 
 __all__ = [
     "DaskRunner",
     "DaskSettingsError",
+    "NoSharedDiskError",
     "NoWorkersError",
     "NodeTimeoutError",
     "OutputNotSerialisableError",
     "RunStoppedError",
     "SchedulerLostError",
     "SchedulerUnreachableError",
+    "StaleWorkerError",
     "WorkerSetupError",
 ]

@@ -7,6 +7,7 @@ import os
 import queue
 import uuid
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -21,18 +22,19 @@ from pluggy import PluginManager
 from .. import _kedro
 from . import scheduler_side
 from .cluster import check_connected, connect
+from .fingerprint import fingerprint, locked_packages
 from .graph import SubmittedPipeline, submit_pipeline
 from .logs import receive_task_logs
+from .preflight import preflight
 from .progress import NodeProgress
 from .settings import LOCAL_CLUSTER, check_settings, scheduler_address
 from .spec import (
     ProjectSource,
     RunSpec,
-    WorkerSetupError,
     catalog_config,
     classify_datasets,
 )
-from .worker import check_worker, remove_unfinished_versions
+from .worker import remove_unfinished_versions
 
 # Sent by value: the scheduler needs no project code to run them.
 cloudpickle.register_pickle_by_value(scheduler_side)
@@ -67,6 +69,7 @@ class DaskRunner(AbstractRunner):
         tag_options: dict[str, dict[str, Any]] | None = None,
         node_timeout: float | None = None,
         worker_wait: float = 60,
+        version_check: str = "error",
         project_source: dict[str, Any] | None = None,
         is_async: bool = False,
     ):
@@ -84,6 +87,8 @@ class DaskRunner(AbstractRunner):
                 ``workers``, ``allow_other_workers`` and ``timeout`` (seconds).
             node_timeout: Seconds any node may run; None for no limit.
             worker_wait: Seconds to wait for a first worker before failing.
+            version_check: ``error`` stops a run whose workers run other code or
+                package versions than this client; ``warn`` only logs it.
             project_source: ``env``, ``conf_source`` and ``runtime_params`` of the
                 run, which workers use to rebuild its catalog (set by cli.py).
             is_async: Load and save each node's datasets asynchronously.
@@ -100,6 +105,7 @@ class DaskRunner(AbstractRunner):
                 "tag_options": tag_options,
                 "node_timeout": node_timeout,
                 "worker_wait": worker_wait,
+                "version_check": version_check,
             }
         )
         self._project_source = dict(project_source or {})
@@ -136,6 +142,10 @@ class DaskRunner(AbstractRunner):
             save_version=save_version,
             persisted=data.persisted,
             memory=data.memory,
+            fingerprint=fingerprint(
+                project.PACKAGE_NAME, locked_packages(Path(source.project_path))
+            ),
+            version_check=self._settings.version_check,
         )
         self._logger.info(
             "Running %d nodes on Dask (%s)",
@@ -144,7 +154,7 @@ class DaskRunner(AbstractRunner):
         )
         with connect(self._settings) as client:
             try:
-                _check_workers(client, spec)
+                preflight(client, spec, pipeline, catalog)
                 with receive_task_logs(client, spec.token):
                     submitted = submit_pipeline(
                         client,
@@ -202,21 +212,6 @@ class DaskRunner(AbstractRunner):
                 if node is not None:
                     done_nodes.append(node)
                     progress.node_completed(node.name)
-
-
-def _check_workers(client: Client, spec: RunSpec) -> None:
-    """Before any node: every worker builds the run's catalog with its own
-    credentials; the first problem stops the run, naming the worker."""
-    problems = client.run(check_worker, spec, callback_timeout=RESULT_TIMEOUT)
-    failed = {worker: problem for worker, problem in problems.items() if problem}
-    if failed:
-        worker, problem = sorted(failed.items())[0]
-        others = (
-            f" ({len(failed) - 1} more workers failed too)" if len(failed) > 1 else ""
-        )
-        raise WorkerSetupError(
-            f"Dask worker {worker} cannot run this project{others}: {problem}"
-        )
 
 
 def _remove_partial_versions(

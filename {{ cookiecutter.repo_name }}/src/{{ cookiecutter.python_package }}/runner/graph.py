@@ -19,7 +19,12 @@ from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
 from .spec import RunSpec
+from .trampoline import call, pack
 from .worker import node_done, pick_output, run_node
+
+# Packed once: the task functions that take no fixed arguments.
+_NODE_DONE = pack(node_done)
+_PICK_OUTPUT = pack(pick_output)
 
 
 @dataclass
@@ -53,7 +58,8 @@ def submit_pipeline(  # noqa: PLR0913
             return results[parent]  # its result is an empty dict: nothing to move
         if parent not in markers:
             markers[parent] = client.submit(
-                node_done,
+                call,
+                _NODE_DONE,
                 results[parent],
                 key=f"{parent.name}-done-{token}",
                 pure=False,
@@ -70,13 +76,11 @@ def submit_pipeline(  # noqa: PLR0913
             if not set(parent.outputs) & inputs.keys()
         ]
         options, timeout = task_options(node, tag_options, node_timeout)
+        feed_for_node = {name: feed[name] for name in node.inputs if name in feed}
         result = client.submit(
-            run_node,
-            node,
-            spec,
+            call,
+            pack(run_node, node, spec, feed_for_node, timeout),
             inputs,
-            {name: feed[name] for name in node.inputs if name in feed},
-            timeout,
             *after,
             key=f"{node.name}-{token}",
             pure=False,
@@ -89,7 +93,7 @@ def submit_pipeline(  # noqa: PLR0913
                 result
                 if len(in_memory) == 1
                 else client.submit(
-                    pick_output, result, name, key=f"{name}-{token}", pure=False
+                    call, _PICK_OUTPUT, result, name, key=f"{name}-{token}", pure=False
                 )
             )
     free = {name: holders[name] for name in pipeline.outputs() if name in holders}

@@ -30,6 +30,8 @@ TAG_OPTION_KEYS = (
     "allow_other_workers",
     "timeout",
 )
+# What to do when a worker runs other code than the client.
+VERSION_CHECKS = ("error", "warn")
 # Keywords of LocalCluster and most cluster classes that count things.
 _COUNT_KWARGS = ("n_workers", "threads_per_worker", "nthreads", "processes_per_worker")
 
@@ -51,6 +53,7 @@ class DaskSettings:
     tag_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     node_timeout: float | None = None
     worker_wait: float = 60
+    version_check: str = "error"
 
     def describe(self) -> str:
         return self.address or f"a new {self.cluster_class}"
@@ -90,11 +93,20 @@ def check_settings(raw: Mapping[str, Any] | None) -> DaskSettings:
         tag_options=_tag_options(raw.get("tag_options")),
         node_timeout=_optional_seconds(raw.get("node_timeout"), "node_timeout"),
         worker_wait=_seconds(raw.get("worker_wait", 60), "worker_wait"),
+        version_check=_choice(
+            raw.get("version_check", "error"), "version_check", VERSION_CHECKS
+        ),
     )
 
 
 def _fail(key: str, problem: str) -> DaskSettingsError:
     return DaskSettingsError(f"{PREFIX}.{key}: {problem}")
+
+
+def _choice(value: Any, key: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise _fail(key, f"expected one of {', '.join(allowed)}, got {value!r}.")
+    return value
 
 
 def _optional_mapping(value: Any, key: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from kedro.pipeline import Pipeline
 from kedro.utils import find_kedro_project
 
 from .. import _kedro
+from .fingerprint import Fingerprint
 
 CREDENTIALS_KEY = "credentials"
 
@@ -71,6 +72,8 @@ class RunSpec:
     save_version: str | None
     persisted: dict[str, str]  # dataset name -> its class on the client
     memory: dict[str, str | None]  # datasets that nodes fill in memory -> copy_mode
+    fingerprint: Fingerprint  # the client's code and package versions
+    version_check: str  # "error" or "warn" when a worker's fingerprint differs
 
 
 @dataclass

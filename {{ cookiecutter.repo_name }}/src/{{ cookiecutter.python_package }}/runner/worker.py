@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -31,6 +32,7 @@ from kedro.runner.task import Task
 from pluggy import PluginManager
 
 from .. import _kedro
+from .fingerprint import fingerprint
 from .logs import forward_task_logs
 from .spec import RunSpec, node_catalog, worker_catalog
 
@@ -52,6 +54,10 @@ class NodeTimeoutError(TimeoutError):
 
 class RunStoppedError(RuntimeError):
     """A node tried to save after its run had stopped."""
+
+
+class StaleWorkerError(RuntimeError):
+    """A worker runs other code or package versions than the client."""
 
 
 class OutputNotSerialisableError(TypeError):
@@ -81,15 +87,16 @@ _catalogs: dict[str, _CachedCatalog] = {}  # run token -> the run's catalog here
 _running: dict[Any, _RunningNode] = {}  # task key -> the node it runs
 _hook_managers: dict[tuple[str | None, bool], PluginManager] = {}
 _current = threading.local()  # .running: the _RunningNode this thread executes
+_checked_runs: set[str] = set()  # runs whose fingerprint this worker has compared
 _watchdog: list[threading.Thread] = []  # at most one, started on first use
 
 
-def run_node(
+def run_node(  # noqa: PLR0913
     node: Node,
     spec: RunSpec,
-    inputs: dict[str, dict],
     feed: dict[str, Any],
     timeout: float | None,
+    inputs: dict[str, dict],
     *after: Any,
 ) -> dict:
     """Run ``node`` and return its in-memory outputs, ``{name: data}``.
@@ -98,6 +105,7 @@ def run_node(
     the parameters the node reads. ``after`` only orders this task after nodes it
     depends on through persisted datasets, which load here from the catalog.
     """
+    _check_same_code(spec)
     worker = get_worker()
     running = _RunningNode(
         node.name,
@@ -204,15 +212,47 @@ def node_done(outputs: dict) -> None:
     return None
 
 
-def check_worker(spec: RunSpec) -> str | None:
-    """Run before any node: can this worker build the run's catalog? The problem,
-    without any credential value, or None."""
+def check_worker(spec: RunSpec, markers: dict[str, str]) -> dict[str, Any]:
+    """Run on every worker before any node (see preflight.py): whether it can build
+    the run's catalog (the problem, never a credential's value), what code it runs
+    differently, and which of the client's ``markers`` (folder -> text) it cannot see."""
+    problem = None
     try:
         _checkout_catalog(spec)
         _return_catalog(spec.token)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        problem = f"{type(exc).__name__}: {exc}"
+    unseen = []
+    for folder, text in markers.items():
+        marker = Path(folder) / f".kedro-dask-marker-{spec.token}"
+        try:
+            if marker.read_text() != text:
+                unseen.append(folder)
+        except OSError:
+            unseen.append(folder)
+    return {"problem": problem, "differences": _differences(spec), "unseen": unseen}
+
+
+def _differences(spec: RunSpec) -> list[str]:
+    here = fingerprint(spec.package_name, tuple(spec.fingerprint.packages))
+    return spec.fingerprint.differences(here)
+
+
+def _check_same_code(spec: RunSpec) -> None:
+    """For workers that join after the preflight: the same check, once per run."""
+    if spec.token in _checked_runs:
+        return
+    found = _differences(spec)
+    if found and spec.version_check != "warn":
+        raise StaleWorkerError(
+            f"Dask worker {get_worker().address} runs other code than the client: "
+            f"{'; '.join(found)}. Rebuild and redeploy the image, or restart the workers."
+        )
+    if found:
+        logger.warning(
+            "This worker runs other code than the client: %s", "; ".join(found)
+        )
+    _checked_runs.add(spec.token)
 
 
 def stopped_reason(running: _RunningNode) -> str | None:

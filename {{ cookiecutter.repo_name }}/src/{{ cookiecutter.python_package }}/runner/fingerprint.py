@@ -1,0 +1,72 @@
+"""What code a process runs: a hash of the project's package and the versions of
+its locked requirements. The client compares its own with every worker's, so that
+a worker running an older image is noticed before it runs old code."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+# A pinned line of a pip-compile lock: "name==version".
+_PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    code: str  # sha256 of the package's files
+    packages: dict[str, str | None] = field(default_factory=dict)  # name -> version
+
+    def differences(self, other: Fingerprint) -> list[str]:
+        """What ``other`` (a worker's) runs differently from this (the client's)."""
+        found = []
+        if other.code != self.code:
+            found.append(
+                f"the project's code differs (here {self.code[:12]}, there {other.code[:12]})"
+            )
+        for name, version in sorted(self.packages.items()):
+            theirs = other.packages.get(name)
+            if theirs != version:
+                found.append(
+                    f"{name} {version or 'missing'} here, {theirs or 'missing'} there"
+                )
+        return found
+
+
+def locked_packages(project_path: Path) -> tuple[str, ...]:
+    """The package names pinned in the project's lock, if it has one."""
+    lock = project_path / "requirements.txt"
+    return (
+        tuple(sorted(set(_PINNED.findall(lock.read_text())))) if lock.is_file() else ()
+    )
+
+
+@cache
+def fingerprint(package_name: str | None, packages: tuple[str, ...]) -> Fingerprint:
+    """This process's fingerprint; computed once per process."""
+    return Fingerprint(
+        _code_hash(package_name), {name: _version(name) for name in packages}
+    )
+
+
+def _code_hash(package_name: str | None) -> str:
+    digest = hashlib.sha256()
+    spec = importlib.util.find_spec(package_name) if package_name else None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for root in map(Path, locations):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
