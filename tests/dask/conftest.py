@@ -30,8 +30,11 @@ class DaskProcesses:
         workdir: Path,
         tls: dict | None = None,
         nanny: bool = False,
+        scheduler_python: Path | None = None,
     ):
         self._bin = python.parent
+        # The scheduler may come from another environment (one without the project).
+        self._scheduler_bin = (scheduler_python or python).parent
         self._cwd = cwd
         self._workdir = workdir
         self._tls = tls or {}
@@ -51,12 +54,29 @@ class DaskProcesses:
             "--tls-key", self._tls[f"{role}_key"],
         ]  # fmt: skip
 
-    def _spawn(self, args: list[str], log_name: str, cwd: Path | None = None) -> subprocess.Popen:
+    def _spawn(  # noqa: PLR0913
+        self,
+        args: list[str],
+        log_name: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        own_data: bool = False,
+        bin_dir: Path | None = None,
+    ) -> subprocess.Popen:
         log = open(self._workdir / log_name, "w")  # noqa: SIM115 - closed with the process
+        command = [str((bin_dir or self._bin) / "dask"), *args]
+        if own_data:
+            # A process that shares no disk with the client: the same code and conf,
+            # but an empty data/ of its own, in a mount namespace (needs root).
+            data = (cwd or self._cwd) / "data"
+            command = [
+                "unshare", "--mount", "--propagation", "private", "sh", "-c",
+                f'mount -t tmpfs tmpfs "{data}" && exec "$@"', "sh", *command,
+            ]  # fmt: skip
         return subprocess.Popen(
-            [str(self._bin / "dask"), *args],
+            command,
             cwd=cwd or self._cwd,
-            env=command_env(),
+            env=command_env(**(env or {})),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # so close() can stop its whole process group
@@ -75,6 +95,7 @@ class DaskProcesses:
                 *self._tls_args("scheduler"),
             ],
             "scheduler.log",
+            bin_dir=self._scheduler_bin,
         )  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT
         while not scheduler_file.exists() or not scheduler_file.read_text().strip():
@@ -83,8 +104,16 @@ class DaskProcesses:
         self.address = json.loads(scheduler_file.read_text())["address"]
         return self.address
 
-    def start_worker(self, *extra: str, cwd: Path | None = None) -> subprocess.Popen:
-        """A worker in the project folder, or in ``cwd`` (another copy of it)."""
+    def start_worker(
+        self,
+        *extra: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        own_data: bool = False,
+    ) -> subprocess.Popen:
+        """A worker in the project folder, or in ``cwd`` (another copy of it), with
+        ``env`` added to its environment and, with ``own_data``, a data/ folder the
+        client cannot see."""
         index = len(self.workers)
         worker = self._spawn(
             [
@@ -99,6 +128,8 @@ class DaskProcesses:
             ],
             f"worker-{index}.log",
             cwd=cwd,
+            env=env,
+            own_data=own_data,
         )  # fmt: skip
         self.workers.append(worker)
         self.wait_for_workers(len(self.workers))
@@ -165,8 +196,11 @@ def cluster_factory(tmp_path_factory):
         workers: list[list[str]],
         tls: dict | None = None,
         nanny: bool = False,
+        scheduler_python: Path | None = None,
     ):
-        cluster = DaskProcesses(python, cwd, tmp_path_factory.mktemp("dask"), tls, nanny)
+        cluster = DaskProcesses(
+            python, cwd, tmp_path_factory.mktemp("dask"), tls, nanny, scheduler_python
+        )
         started.append(cluster)
         cluster.start_scheduler()
         for extra in workers:
