@@ -193,3 +193,18 @@ def plain_run_outputs(built, tmp_path_factory) -> Path:
         return out
     finally:
         docker("rm", "--force", name, check=False)
+
+
+@pytest.fixture(scope="session")
+def store_image(docker_ready) -> str:
+    """A local image of the object store that docker-compose.s3.yml runs."""
+    image = "local/seaweedfs:test"
+    if docker("image", "inspect", image, check=False).returncode != 0:
+        dockerfile = Path(__file__).with_name("seaweedfs.Dockerfile")
+        docker(
+            "build", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
+            "--build-arg", f"PIP_CERT={PIP_CERT}",
+            "--tag", image, "--file", str(dockerfile), str(dockerfile.parent),
+            timeout=BUILD_TIMEOUT,
+        )  # fmt: skip
+    return image

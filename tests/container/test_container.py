@@ -216,6 +216,42 @@ def test_pipeline_on_compose_cluster_matches_plain_run(built, plain_run_outputs,
     assert _compose_leftovers(built.image) == {"containers": "", "networks": "", "volumes": ""}
 
 
+def test_compose_cluster_without_shared_disk_matches_plain_run(
+    built, plain_run_outputs, store_image
+):
+    """STORAGE=s3: an object store service and no volume shared between Kedro
+    containers, as on machines that share no disk."""
+    project = f"{built.image}-s3"
+    args = ("STORAGE=s3", f"STORE_IMAGE={store_image}", f"DASHBOARD_PORT={free_port()}")
+    try:
+        up = built.make("cluster-up", "WORKERS=2", *args, timeout=400)
+        assert "object store ready" in up.stdout and "cluster ready: 2 workers" in up.stdout
+        label = f"label=com.docker.compose.project={project}"
+        containers = docker("ps", "-q", "--filter", label).stdout.split()
+        assert len(containers) == 4  # store, scheduler, 2 workers
+        described = json.loads(docker("inspect", *containers).stdout)
+        kedro_mounts = {c["Name"]: c["Mounts"] for c in described if "store" not in c["Name"]}
+        assert len(kedro_mounts) == 3 and all(m == [] for m in kedro_mounts.values()), kedro_mounts
+
+        built.make("run-dask", *args, timeout=600)
+
+        for item in OUTPUTS:
+            stored = docker(
+                "run", "--rm", "--network", f"{project}_default",
+                "-e", "AWS_ACCESS_KEY_ID=kedro", "-e", "AWS_SECRET_ACCESS_KEY=kedro-local-only",
+                "-e", "AWS_ENDPOINT_URL=http://store:8333", "-e", "AWS_DEFAULT_REGION=us-east-1",
+                built.ref, "python", "-c",
+                "import s3fs, sys; "
+                f"sys.stdout.buffer.write(s3fs.S3FileSystem().cat('kedro/{built.image}/{item}'))",
+                timeout=120,
+            ).stdout  # fmt: skip
+            assert stored == (plain_run_outputs / item).read_text(), item
+    finally:
+        down = built.make("cluster-down", *args, timeout=180, check=False)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert _compose_leftovers(project) == {"containers": "", "networks": "", "volumes": ""}
+
+
 # -- layer cache ------------------------------------------------------------------------
 
 
