@@ -158,3 +158,17 @@ def free_port() -> int:
 
 def kedro_in(python: Path) -> Path:
     return python.with_name("kedro")
+
+
+def kedro(
+    project: Path, python: Path, *args: str, timeout: float = 180, check: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`kedro ...` of the project's own venv, run in the project folder; a wide
+    terminal so that rich does not wrap the messages tests look for."""
+    return run(
+        [kedro_in(python), *args],
+        cwd=project,
+        timeout=timeout,
+        check=check,
+        env=command_env(COLUMNS="200", **env),
+    )

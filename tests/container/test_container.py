@@ -176,11 +176,6 @@ def test_make_targets_explain_missing_tools(built):
 
 
 def test_pipeline_on_compose_cluster_matches_plain_run(built, plain_run_outputs, tmp_path):
-    package = built.path / "src" / PACKAGE
-    require(
-        (package / "runner").is_dir() and any((built.path / "conf" / "dask").glob("*.yml")),
-        "the Dask runner (src/<package>/runner, conf/dask) is not in the starter yet",
-    )
     port = str(free_port())
     try:
         up = built.make("cluster-up", "WORKERS=2", f"DASHBOARD_PORT={port}", timeout=300)

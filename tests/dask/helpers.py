@@ -8,20 +8,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support import command_env, run
+from tests.support import command_env, kedro, run
 
 LAB_FILES = Path(__file__).parent / "lab"
-
-
-def kedro(project: Path, python: Path, *args: str, timeout: float = 180, check=True, **env):
-    """`kedro ...` of the project's own venv, from the project folder."""
-    return run(
-        [python.with_name("kedro"), *args],
-        cwd=project,
-        timeout=timeout,
-        check=check,
-        env=command_env(COLUMNS="200", **env),
-    )
 
 
 def lab_run(lab, cluster, *args, check=True, timeout=180):

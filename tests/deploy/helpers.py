@@ -6,18 +6,14 @@ import json
 import tempfile
 from pathlib import Path
 
-from tests.support import command_env, kedro_in, run
-
-
-def kedro(python: Path, *args: str, cwd: Path, check: bool = True, **env: str):
-    return run([kedro_in(python), *args], cwd=cwd, check=check, env=command_env(**env))
+from tests.support import kedro
 
 
 def load_plan(python: Path, project: Path, *options: str) -> dict:
     """The plan as `kedro deploy plan` writes it (to a file: Kedro logs on stdout)."""
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "plan.json"
-        kedro(python, "deploy", "plan", *options, "--output", output, cwd=project)
+        kedro(project, python, "deploy", "plan", *options, "--output", output)
         return json.loads(output.read_text())
 
 

@@ -9,8 +9,8 @@ import re
 import pytest
 import yaml
 
-from tests.deploy.helpers import kedro, load_plan
-from tests.support import require
+from tests.deploy.helpers import load_plan
+from tests.support import kedro, require
 
 IMAGE = "127.0.0.1:5000/rocket-science:test"
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -33,7 +33,7 @@ def test_workflow_matches_the_plan(group_by, installed_project, tmp_path, hera_m
     options = ("--env=deploy", f"--group-by={group_by}")
     plan = load_plan(python, project, *options)
     output = tmp_path / "workflow.yaml"
-    kedro(python, "deploy", "argo", *options, "--image", IMAGE, "-o", output, cwd=project)
+    kedro(project, python, "deploy", "argo", *options, "--image", IMAGE, "-o", output)
 
     document = yaml.safe_load(output.read_text())
     workflow = hera_models.Workflow.model_validate(document)

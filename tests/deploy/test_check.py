@@ -3,7 +3,8 @@ naming the dataset and tasks, when data could not cross between tasks."""
 
 from __future__ import annotations
 
-from tests.deploy.helpers import CYCLE_PIPELINE, add_pipeline, kedro
+from tests.deploy.helpers import CYCLE_PIPELINE, add_pipeline
+from tests.support import kedro
 
 
 def test_the_example_passes_with_its_deploy_settings(installed_project):
@@ -19,7 +20,7 @@ def test_memory_data_crossing_tasks_fails_naming_dataset_and_tasks(installed_pro
     project, python = installed_project
     # conf/base keeps the train/test splits in memory; namespace grouping puts
     # their writer and readers in different tasks.
-    result = kedro(python, "deploy", "check", "--group-by=namespace", cwd=project, check=False)
+    result = kedro(project, python, "deploy", "check", "--group-by=namespace", check=False)
     assert result.returncode == 1
     problems = result.stderr
     assert (
@@ -34,7 +35,7 @@ def test_local_paths_crossing_tasks_fail_unless_shared(installed_project):
     project, python = installed_project
     # Memory grouping keeps the in-memory data inside tasks, but without the
     # deploy env's shared_paths the CSV files between tasks are local-only.
-    result = kedro(python, "deploy", "check", "--group-by=memory", cwd=project, check=False)
+    result = kedro(project, python, "deploy", "check", "--group-by=memory", check=False)
     assert result.returncode == 1
     assert "dataset 'measurements' is on local disk" in result.stderr
     assert "task 'generate_measurements' writes it" in result.stderr
@@ -44,7 +45,7 @@ def test_local_paths_crossing_tasks_fail_unless_shared(installed_project):
 def test_unnamed_nodes_fail(fresh_project):
     project, python = fresh_project
     add_pipeline(project, "orbit", CYCLE_PIPELINE)
-    result = kedro(python, "deploy", "check", "--env=deploy", cwd=project, check=False)
+    result = kedro(project, python, "deploy", "check", "--env=deploy", check=False)
     assert result.returncode == 1
     assert "node 'copy__" in result.stderr
     assert "has no name" in result.stderr

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.deploy.helpers import add_pipeline, kedro, load_plan, package_name
-from tests.support import command_env, run
+from tests.deploy.helpers import add_pipeline, load_plan, package_name
+from tests.support import command_env, kedro, run
 
 FLOW_TIMEOUT = 600
 FAILED_AND_AFTER = {"launch", "splash_down"}
@@ -107,7 +107,7 @@ def test_failing_node_fails_the_flow_run(fresh_project, prefect_python, prefect_
 def test_project_works_without_prefect(installed_project):
     project, python = installed_project
     assert run([python, "-c", "import prefect"], check=False).returncode != 0
-    result = kedro(python, "deploy", "prefect", "--env=deploy", cwd=project, check=False)
+    result = kedro(project, python, "deploy", "prefect", "--env=deploy", check=False)
     assert result.returncode == 1
     assert "Prefect is not installed" in result.stderr
     assert "pip install -r requirements-prefect.txt" in result.stderr

@@ -93,6 +93,7 @@ def test_installed_project_runs_and_passes_its_tests(installed_project, tmp_path
     assert " passed" in tests.stdout and "failed" not in tests.stdout
     run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
     run([python, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+    run([python, "-m", "mypy", "--no-incremental"], cwd=project, timeout=300)
 
 
 def test_shipped_locks_are_up_to_date(installed_project, tmp_path):

@@ -18,21 +18,22 @@ from kedro.framework.hooks.manager import (
     _register_hooks_entry_points,
 )
 from kedro.io import AbstractVersionedDataset, MemoryDataset
+from kedro.io.core import TCopyMode
 from kedro.pipeline.node import Node
 from pluggy import PluginManager
 
 
-def memory_copy_mode(dataset: MemoryDataset) -> str | None:
+def memory_copy_mode(dataset: MemoryDataset) -> TCopyMode | None:
     """How a MemoryDataset copies on load (None: Kedro picks by data type)."""
     return dataset._copy_mode
 
 
-def memory_data(dataset: MemoryDataset) -> Any:
+def memory_data(dataset: Any) -> Any:
     """What a MemoryDataset holds, without the copy that ``load`` makes."""
     return dataset._data
 
 
-def memory_dataset_holding(data: Any, copy_mode: str | None) -> MemoryDataset:
+def memory_dataset_holding(data: Any, copy_mode: TCopyMode | None) -> MemoryDataset:
     """A MemoryDataset holding ``data`` as is: its loads copy, as in one process,
     but filling it does not (the constructor would copy once more)."""
     dataset = MemoryDataset(copy_mode=copy_mode)

@@ -33,6 +33,7 @@ cli.add_command(deploy)
 @cli.command(params=list(kedro_run.params), help=kedro_run.help)
 def run(**options: Any) -> Any:
     options.update(_instantiate_runner(**options))
+    assert kedro_run.callback is not None  # Kedro's own `kedro run`
     return kedro_run.callback(**options)
 
 

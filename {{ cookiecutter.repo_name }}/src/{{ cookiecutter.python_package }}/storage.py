@@ -11,8 +11,12 @@ from kedro.pipeline import Pipeline
 
 
 def local_path(catalog: CatalogProtocol, dataset: str) -> Path | None:
-    """The dataset's path when it is on local disk, else None."""
-    config = catalog.config_resolver.resolve_pattern(dataset)
+    """The dataset's path when it is on local disk, else None (also for a catalog
+    class that does not resolve configurations as Kedro's DataCatalog does)."""
+    resolver = getattr(catalog, "config_resolver", None)
+    if resolver is None:
+        return None
+    config = resolver.resolve_pattern(dataset)
     location = config.get("filepath") or config.get("path")
     if not location:
         return None  # a database table, an API...: not a file

@@ -45,10 +45,17 @@ def load_project(
     # Kedro logs to stdout: send it to stderr so stdout carries only our output.
     with contextlib.redirect_stdout(sys.stderr):
         with KedroSession.create(project_path=path, env=env) as session:
+            assert isinstance(session, KedroSession)
             context = session.load_context()
             loader = context.config_loader
             settings = _deploy_settings(loader)
             catalog = context.catalog
+        if not isinstance(catalog, DataCatalog):
+            raise DeployError(
+                f"kedro deploy reads the catalog's configuration, which needs Kedro's "
+                f"DataCatalog (or a subclass); settings.DATA_CATALOG_CLASS is "
+                f"{type(catalog).__name__}."
+            )
         run_env = loader.env or getattr(loader, "default_run_env", "") or "base"
         pipeline = pipelines.get(name)
     if pipeline is None:

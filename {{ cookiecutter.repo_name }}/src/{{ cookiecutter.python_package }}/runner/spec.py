@@ -16,6 +16,7 @@ from typing import Any
 from kedro.config import MissingConfigException
 from kedro.framework.project import configure_project, settings
 from kedro.io import CatalogProtocol, DataCatalog, MemoryDataset
+from kedro.io.core import TCopyMode
 from kedro.pipeline import Pipeline
 from kedro.utils import find_kedro_project
 
@@ -71,7 +72,7 @@ class RunSpec:
     load_versions: dict[str, str]
     save_version: str | None
     persisted: dict[str, str]  # dataset name -> its class on the client
-    memory: dict[str, str | None]  # datasets that nodes fill in memory -> copy_mode
+    memory: dict[str, TCopyMode | None]  # datasets nodes fill in memory -> copy_mode
     fingerprint: Fingerprint  # the client's code and package versions
     version_check: str  # "error" or "warn" when a worker's fingerprint differs
 
@@ -81,7 +82,7 @@ class PipelineData:
     """How the client's catalog holds each dataset of the pipeline."""
 
     persisted: dict[str, str] = field(default_factory=dict)
-    memory: dict[str, str | None] = field(default_factory=dict)
+    memory: dict[str, TCopyMode | None] = field(default_factory=dict)
     feed: dict[str, Any] = field(
         default_factory=dict
     )  # parameters and other given values
