@@ -152,10 +152,13 @@ def _top_namespace(node: Node) -> str | None:
 def _initial_groups(pipeline: Pipeline, catalog: DataCatalog, group_by: str) -> _Groups:
     groups = _Groups()
     if group_by == "namespace":
-        by_namespace: dict[str, _Group] = {}
-        for node in pipeline.nodes:
-            label = _top_namespace(node) or node.name
-            groups[node] = by_namespace.setdefault(label, _Group(label))
+        # Kedro's own grouping: one group per top-level namespace, a node without
+        # a namespace on its own.
+        by_name = {node.name: node for node in pipeline.nodes}
+        for grouped in pipeline.group_nodes_by("namespace"):
+            group = _Group(grouped.name)
+            for name in grouped.nodes:
+                groups[by_name[name]] = group
         return groups
 
     for node in pipeline.nodes:
