@@ -32,6 +32,10 @@ demo: $(TOOLS)/.ready
 		&& .venv/bin/python -m pip install --quiet --no-deps -e .
 	cd $(DEMO_PROJECT) && .venv/bin/kedro run --env dask
 	@echo "Demo project: $(DEMO_PROJECT); report: $(DEMO_PROJECT)/data/08_reporting/best_model.json"
+	@echo "Next, try:"
+	@echo "  cd $(DEMO_PROJECT) && source .venv/bin/activate"
+	@echo "  kedro run --env dask --params data_generation.n_rows=200000   # a bigger run on Dask"
+	@echo "  make build-image && make cluster-up && make run-dask           # the same in containers"
 
 test: $(TOOLS)/.ready
 	$(TOOLS)/python -m pytest $(addprefix tests/,$(TIERS)) $(PYTEST_ARGS)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.conftest import (
+from tests.container.helpers import (
     BASE_IMAGE,
     BUILD_TIMEOUT,
     PACKAGE,

@@ -58,8 +58,10 @@ def _code_hash(package_name: str | None) -> str:
     spec = importlib.util.find_spec(package_name) if package_name else None
     locations = list(spec.submodule_search_locations or []) if spec else []
     for root in map(Path, locations):
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+        # Python files only: an editable checkout and an installed wheel of the same
+        # code hash alike.
+        for path in sorted(root.rglob("*.py")):
+            if "__pycache__" not in path.parts:
                 digest.update(path.relative_to(root).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -1,0 +1,106 @@
+"""Helpers of the container tier: Docker and make with bounded waits, the local
+base image and registry, and the names the tier's project is made with."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support import command_env, run
+
+BASE_IMAGE = os.environ.get("STARTER_BASE_IMAGE", "local/python:3.11-slim")
+REGISTRY = os.environ.get("STARTER_REGISTRY", "127.0.0.1:5000")
+# Inside the image being built: the local base has the host bundle (with the TLS
+# proxy's CA) there; the official image has its own bundle there too.
+PIP_CERT = "/etc/ssl/certs/ca-certificates.crt"
+PROJECT_NAME = "Launch Pad"  # not rocket_science: dev venvs often have that one installed
+PACKAGE = "launch_pad"
+REPO_NAME = "launch-pad"
+# A value that must never reach an image: the test writes it to conf/local/credentials.yml.
+SECRET = "s3cr3t-" + uuid.uuid4().hex
+# Private keys, certificates and cloud key files a project may keep under conf/.
+PLANTED_KEYS = (
+    "conf/dask/tls/worker-key.pem",
+    "conf/dask/tls/ca.pem",
+    "conf/base/signing.key",
+    "conf/base/bundle.p12",
+    "conf/deploy/client.pfx",
+    "conf/base/gcp_service_account.json",
+    "conf/dask/storage-key.json",
+    "conf/deploy/.env",
+)
+BUILD_TIMEOUT = 900  # the cold build installs the locked dependencies from PyPI
+
+
+def docker_env(**extra: str) -> dict[str, str]:
+    return command_env(DOCKER_CLI_HINTS="false", **extra)
+
+
+def docker(
+    *args: str, timeout: float = 120, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return run(["docker", *args], timeout=timeout, check=check, env=docker_env())
+
+
+def make(
+    project: Path, *args: str, timeout: float = 300, check: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return run(["make", "--no-print-directory", *args], cwd=project, timeout=timeout,
+               check=check, env=docker_env(**env))  # fmt: skip
+
+
+def docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return docker("info", timeout=20, check=False).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def registry_answers() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def base_image_present() -> bool:
+    return docker("image", "inspect", BASE_IMAGE, timeout=30, check=False).returncode == 0
+
+
+def hadolint_path() -> str | None:
+    beside_python = Path(sys.executable).with_name("hadolint")
+    return str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+
+
+@dataclass
+class BuiltProject:
+    path: Path
+    image: str  # also the compose project name
+    tag: str
+    build_output: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.image}:{self.tag}"
+
+    def make(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+        return make(self.path, *args, f"IMAGE={self.image}", f"TAG={self.tag}", **kwargs)
+
+
+def build_args(image: str, tag: str) -> list[str]:
+    return [
+        "build-image",
+        f"IMAGE={image}",
+        f"TAG={tag}",
+        f"BASE_IMAGE={BASE_IMAGE}",
+        f"PIP_CERT={PIP_CERT}",
+    ]
