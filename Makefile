@@ -41,7 +41,7 @@ test: $(TOOLS)/.ready
 	$(TOOLS)/python -m pytest $(addprefix tests/,$(TIERS)) $(PYTEST_ARGS)
 
 bench: $(TOOLS)/.ready
-	$(TOOLS)/python benchmarks/run.py
+	$(TOOLS)/python -m benchmarks.run
 
 lint: $(TOOLS)/.ready
 	$(TOOLS)/ruff check tests hooks benchmarks answer_guard.py

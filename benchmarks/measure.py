@@ -26,11 +26,11 @@ from kedro.framework.hooks.manager import _create_hook_manager, _register_hooks
 from kedro.framework.project import configure_project, settings
 from kedro.io import DataCatalog, MemoryDataset, SharedMemoryDataCatalog
 from kedro.runner import ParallelRunner, SequentialRunner, ThreadRunner
+from scenarios import REPLY
 
 KEDRO_RUNNERS = ("sequential", "thread", "parallel")
 DASK_RUNNERS = ("dask_docs", "dask", "dask_raw")
 RUNNERS = KEDRO_RUNNERS + DASK_RUNNERS
-REPLY = "@bench-reply"  # marks the server's answers among anything else printed
 
 
 def run_kedro(name: str, scenario: scenarios.Scenario, args: argparse.Namespace) -> dict:

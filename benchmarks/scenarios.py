@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# Marks the measurement server's answers among anything else it prints.
+REPLY = "@bench-reply"
+
 SCENARIOS = ("wide", "chain", "data")
 CONSUMER_SECONDS = 0.2  # CPU time of one `data` consumer, so consumers spread out
 

@@ -1,0 +1,233 @@
+"""The benchmark's figures: medians and spreads per runner and scenario, the goals as
+ratios within one run, and the Markdown report. Every figure comes from the run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from benchmarks import scenarios
+
+
+def summarise(raw: dict, sizes: scenarios.Sizes) -> dict:
+    table: dict[str, dict[str, dict]] = {}
+    for scenario, runners in raw.items():
+        for runner, results in runners.items():
+            ok = [r for r in results if "error" not in r]
+            errors = [r["error"] for r in results if "error" in r]
+            entry: dict[str, Any] = {"runs": len(ok), "errors": errors}
+            if ok:
+                times = [r["seconds"] for r in ok]
+                median = statistics.median(times)
+                entry.update(
+                    median_s=median,
+                    min_s=min(times),
+                    max_s=max(times),
+                    spread_pct=100 * (max(times) - min(times)) / median,
+                    times_s=times,
+                )
+                for key in (
+                    "scheduler_bytes",
+                    "worker_transfer_bytes",
+                    "consumer_processes",
+                ):
+                    if key in ok[0]:
+                        entry[key] = int(statistics.median(r[key] for r in ok))
+                if scenario == "chain":
+                    entry["ms_per_node"] = 1000 * median / sizes.chain_length
+            table.setdefault(scenario, {})[runner] = entry
+    wide = table.get("wide", {})
+    if "median_s" in wide.get("sequential", {}):
+        for entry in wide.values():
+            if "median_s" in entry:
+                entry["speedup"] = wide["sequential"]["median_s"] / entry["median_s"]
+    return table
+
+
+def goals(table: dict, workers: int, sizes: scenarios.Sizes) -> list[dict]:
+    """The issue's goals, as ratios of medians from this one run, for our runner and, as
+    the floor, for plain Dask futures in its place: where the floor misses a goal too,
+    the cluster on this machine holds it back, not the runner."""
+
+    def get(scenario: str, runner: str, key: str = "median_s") -> float | None:
+        return table.get(scenario, {}).get(runner, {}).get(key)
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return None if a is None or not b else a / b
+
+    rows = [
+        ("wide: speedup over sequential", f">= {0.85 * workers:.2f} (0.85 x workers)",
+         lambda r: ratio(get("wide", "sequential"), get("wide", r)), lambda v: v >= 0.85 * workers),
+        ("wide: time / parallel's", "<= 1",
+         lambda r: ratio(get("wide", r), get("wide", "parallel")), lambda v: v <= 1),
+        ("chain: per-node time / dask_raw's", "<= 1.5",
+         lambda r: ratio(get("chain", r), get("chain", "dask_raw")), lambda v: v <= 1.5),
+        ("chain: per-node time / dask_docs'", "<= 0.33",
+         lambda r: ratio(get("chain", r), get("chain", "dask_docs")), lambda v: v <= 1 / 3),
+        ("data: scheduler memory growth / data size", "< 0.05",
+         lambda r: ratio(get("data", r, "scheduler_bytes"), sizes.data_bytes), lambda v: v < 0.05),
+        ("data: time / dask_docs'", "<= 0.5",
+         lambda r: ratio(get("data", r), get("data", "dask_docs")), lambda v: v <= 0.5),
+    ]  # fmt: skip
+    results = []
+    for name, target, measure_for, is_met in rows:
+        value, floor = measure_for("dask"), measure_for("dask_raw")
+        results.append(
+            {
+                "goal": name,
+                "target": target,
+                "measured": None if value is None else round(value, 3),
+                "met": None if value is None else bool(is_met(value)),
+                "dask_raw": None if floor is None else round(floor, 3),
+                "floor_met": None if floor is None else bool(is_met(floor)),
+            }
+        )
+    return results
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {name: version(name) for name in ("kedro", "dask", "distributed", "pandas")},
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "load_before": os.getloadavg(),
+        "nice": os.nice(0),
+    }
+
+
+def markdown(report: dict) -> str:
+    m, c = report["machine"], report["cluster"]
+    lines = [
+        "# Runner benchmark",
+        "",
+        f"Command: `{report['command']}` ({m['date_utc']} UTC)",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
+        f"Python {m['python']}, "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + f". Load average (1, 5, 15 min) before {_load(m['load_before'])}, "
+        f"after {_load(m['load_after'])}; the benchmark's processes ran at nice "
+        f"{m.get('nice', 0)}.",
+        "",
+        f"Cluster: 1 scheduler + {report['workers']} single-threaded workers on 127.0.0.1; "
+        f"start-up {c['startup_s']:.2f} s, worker imports {c['warmup_s']:.2f} s "
+        f"(not in any time below; restarts after failures: {c['restarts']}). "
+        f"`thread` and `parallel` use {report['workers']} workers too.",
+        "",
+        f"Kedro logging: {report['kedro_logging']}, for every runner and on the workers.",
+        "",
+        f"Each time is the median of {report['repetitions']} runs, each in a fresh process; "
+        "spread is (max - min) / median. A run is: make the runner (connect to the cluster), "
+        "run the pipeline, get its outputs, close.",
+        "",
+    ]
+    s = report["sizes"]
+    titles = {
+        "wide": f"wide: {4 * report['workers']} independent CPU-bound nodes of "
+        f"{s['wide_seconds']} s (pure Python, holds the GIL)",
+        "chain": f"chain: {s['chain_length']} tiny nodes, each needs the previous",
+        "data": f"data: a {s['data_bytes'] / 1e6:.0f} MB DataFrame along a chain of 3 nodes, "
+        f"then to {2 * report['workers']} consumers",
+    }
+    for scenario, runners in report["scenarios"].items():
+        extra = {"wide": ["speedup"], "chain": ["ms_per_node"]}.get(
+            scenario, ["scheduler_bytes", "worker_transfer_bytes", "consumer_processes"]
+        )
+        lines += [f"## {titles[scenario]}", ""]
+        header = ["runner", "median s", "spread", *[_label(k) for k in extra]]
+        lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        for runner, e in runners.items():
+            if "median_s" not in e:
+                cells = [runner, "failed", "; ".join(e["errors"])[:120]] + [""] * len(extra)
+            else:
+                cells = [runner, f"{e['median_s']:.3f}", f"{e['spread_pct']:.0f}%"]
+                cells += [_cell(k, e.get(k)) for k in extra]
+                if e["errors"]:
+                    cells[0] += f" ({len(e['errors'])} failed)"
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [
+        "## Goals for `dask` (ratios of medians within this run)",
+        "",
+        "The last column is the same ratio with plain Dask futures (`dask_raw`) in place of "
+        "`dask`: where it misses the target too, this cluster on this machine holds the goal "
+        "back; where it meets it, the difference is the runner's own cost.",
+        "",
+        "| goal | target | dask | met | dask_raw |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for g in report["goals"]:
+        met = {True: "yes", False: "**no**", None: "n/a"}[g["met"]]
+        shown = ["n/a" if g[k] is None else f"{g[k]:.3g}" for k in ("measured", "dask_raw")]
+        lines.append(f"| {g['goal']} | {g['target']} | {shown[0]} | {met} | {shown[1]} |")
+    missed = [g for g in report["goals"] if g["met"] is False]
+    if missed:
+        lines += ["", "Missed goals, read from this run's own figures:", ""]
+        lines += [f"- {g['goal']}: {_holding_back(g)}" for g in missed]
+    if "cpu_parallelism" in report:
+        before, after = report["cpu_parallelism"]
+        lines += [
+            "",
+            f"The `wide` ceiling here: {report['workers']} processes did pure-Python work "
+            f"{before:.2f}x (before the run) and {after:.2f}x (after) as fast as one process, "
+            f"against {report['workers']}x on an idle machine with {report['workers']} free cores.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _load(load: list[float]) -> str:
+    return " / ".join(f"{x:.1f}" for x in load)
+
+
+def _label(key: str) -> str:
+    return {
+        "speedup": "speedup vs sequential",
+        "ms_per_node": "ms per node",
+        "scheduler_bytes": "scheduler memory growth",
+        "worker_transfer_bytes": "worker-to-worker bytes",
+        "consumer_processes": "consumer processes",
+    }[key]
+
+
+def _cell(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if key.endswith("bytes"):
+        return f"{value / 1e6:.1f} MB"
+    if key == "consumer_processes":
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def _holding_back(goal: dict) -> str:
+    """What this run's own numbers say about a missed goal."""
+    floor = goal["dask_raw"]
+    if floor is None:
+        return "plain Dask futures were not measured in this run."
+    if goal["floor_met"]:
+        return (
+            f"plain Dask futures meet it ({floor:.3g}), so the gap ({goal['measured']:.3g}) "
+            "is the runner's own cost."
+        )
+    return (
+        f"plain Dask futures miss it too ({floor:.3g}): the cluster on this machine holds "
+        "it back, not the runner."
+    )
