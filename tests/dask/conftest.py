@@ -11,7 +11,7 @@ import pytest
 
 from tests.dask.helpers import LAB_FILES
 from tests.dask_processes import DaskProcesses
-from tests.support import copy_project, create_project_venv
+from tests.support import copy_project, create_project_venv, kedro
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +82,13 @@ def lab(lab_project):
     for folder in ("lab", "hook_markers"):
         shutil.rmtree(project / "data" / folder, ignore_errors=True)
     return project, python
+
+
+@pytest.fixture(scope="session")
+def plain_run(installed_project, tmp_path_factory) -> Path:
+    """A copy of the example project after a plain `kedro run`: the reference that
+    every distributed run's outputs are compared with."""
+    project, python = installed_project
+    reference = copy_project(project, tmp_path_factory.mktemp("plain-run") / project.name)
+    kedro(reference, python, "run")
+    return reference

@@ -10,8 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.dask.helpers import kedro
-from tests.support import command_env, copy_project, free_port
+from tests.support import command_env, copy_project, free_port, kedro
 
 OUTPUTS = [
     "data/01_raw/measurements.csv",
@@ -35,11 +34,8 @@ def read_outputs(project: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def sequential_outputs(installed_project, tmp_path_factory) -> dict[str, object]:
-    project, python = installed_project
-    reference = copy_project(project, tmp_path_factory.mktemp("sequential") / project.name)
-    kedro(reference, python, "run")
-    return read_outputs(reference)
+def sequential_outputs(plain_run) -> dict[str, object]:
+    return read_outputs(plain_run)
 
 
 def test_example_pipeline_equals_sequential_run(

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.dask.helpers import kedro
 from tests.object_store import ObjectStore, weed_binary
-from tests.support import IN_CI, copy_project, require, run
+from tests.support import IN_CI, copy_project, kedro, require, run
 
 BUCKET = "kedro-tests"
 OUTPUTS = ("08_reporting/model_comparison.csv", "08_reporting/best_model.json")
@@ -70,12 +69,8 @@ def far_cluster(installed_project, scheduler_without_project, object_store, clus
 
 
 @pytest.fixture(scope="module")
-def plain_outputs(installed_project, tmp_path_factory) -> dict[str, str]:
-    """The example's outputs from a plain `kedro run`, for comparison."""
-    project, python = installed_project
-    copy = copy_project(project, tmp_path_factory.mktemp("plain") / project.name)
-    kedro(copy, python, "run")
-    return {name: (copy / "data" / name).read_text() for name in OUTPUTS}
+def plain_outputs(plain_run) -> dict[str, str]:
+    return {name: (plain_run / "data" / name).read_text() for name in OUTPUTS}
 
 
 def test_local_disk_catalog_is_refused_when_workers_share_no_disk(installed_project, far_cluster):

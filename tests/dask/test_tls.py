@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dask.helpers import kedro
-from tests.support import copy_project, require, run
+from tests.support import copy_project, kedro, require, run
 
 
 def make_certificates(folder: Path) -> dict[str, str]:
