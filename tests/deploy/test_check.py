@@ -27,7 +27,7 @@ def test_memory_data_crossing_tasks_fails_naming_dataset_and_tasks(installed_pro
         "dataset 'train_features' is in memory, but task 'split_measurements' "
         "writes it and tasks 'linear', 'quadratic', 'ridge' read it"
     ) in problems
-    assert "dataset 'linear.metrics' is in memory" in problems
+    assert "dataset 'linear_metrics' is in memory" in problems
     assert "task 'linear' writes it and task 'compare_models' reads it" in problems
 
 

@@ -1,8 +1,10 @@
 """Project commands for the ``kedro`` CLI.
 
-``kedro run`` is Kedro's own command, with one addition: in an environment whose
+``kedro run`` is Kedro's own command, with three additions: in an environment whose
 parameters have a ``dask_client`` block (``--env dask``) and without ``--runner``,
-it runs on Dask with those settings.
+it runs on Dask with those settings; an unknown ``--env`` is named with the ones
+that exist; and the runner's own errors print as their message, not a traceback
+(``--verbose`` shows it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,18 @@ from kedro.framework.project import settings
 from kedro.utils import find_kedro_project
 
 from .deploy.cli import deploy
-from .runner import DaskRunner, DaskSettingsError
+from .runner import (
+    DaskRunner,
+    DaskSettingsError,
+    NodeTimeoutError,
+    NoSharedDiskError,
+    NoWorkersError,
+    OutputNotSerialisableError,
+    SchedulerLostError,
+    SchedulerUnreachableError,
+    StaleWorkerError,
+    WorkerSetupError,
+)
 from .runner.settings import check_settings, scheduler_address
 
 
@@ -30,11 +43,48 @@ def cli() -> None:
 cli.add_command(deploy)
 
 
-@cli.command(params=list(kedro_run.params), help=kedro_run.help)
-def run(**options: Any) -> Any:
+# Errors whose message says what went wrong, the value involved and the fix.
+EXPLAINED_ERRORS = (
+    DaskSettingsError,
+    NodeTimeoutError,
+    NoSharedDiskError,
+    NoWorkersError,
+    OutputNotSerialisableError,
+    SchedulerLostError,
+    SchedulerUnreachableError,
+    StaleWorkerError,
+    WorkerSetupError,
+)
+VERBOSE = click.Option(
+    ["--verbose", "-v"], is_flag=True, help="Show the full traceback of an error."
+)
+
+
+@cli.command(params=[*kedro_run.params, VERBOSE], help=kedro_run.help)
+def run(verbose: bool, **options: Any) -> Any:
+    _check_env(options.get("env"), options.get("conf_source"))
     options.update(_instantiate_runner(**options))
     assert kedro_run.callback is not None  # Kedro's own `kedro run`
-    return kedro_run.callback(**options)
+    try:
+        return kedro_run.callback(**options)
+    except EXPLAINED_ERRORS as exc:
+        if verbose:
+            raise
+        raise click.ClickException(
+            f"{exc}\n(kedro run --verbose shows the traceback)"
+        ) from None
+
+
+def _check_env(env: str | None, conf_source: str | None) -> None:
+    """Name the environments that exist when --env names none of them."""
+    project_path = find_kedro_project(Path.cwd()) or Path.cwd()
+    conf = Path(conf_source) if conf_source else project_path / settings.CONF_SOURCE
+    if env and conf.is_dir() and not (conf / env).is_dir():
+        known = sorted(path.name for path in conf.iterdir() if path.is_dir())
+        raise click.BadParameter(
+            f"no environment '{env}' in {conf}; the environments are: {', '.join(known)}.",
+            param_hint="--env",
+        )
 
 
 def _instantiate_runner(

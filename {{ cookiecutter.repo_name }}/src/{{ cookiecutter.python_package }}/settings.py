@@ -1,6 +1,14 @@
 """Project settings. See https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
+import warnings
+
 from kedro.config import OmegaConfigLoader
+
+# Kedro 1.7 registers its resolvers with the OmegaConf call that OmegaConf now marks
+# deprecated: five warnings a run that a user can do nothing about.
+warnings.filterwarnings(
+    "ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning
+)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -4,6 +4,7 @@ from .nodes import evaluate_model, fit_model
 
 # One namespace per candidate: the same nodes, each with its own parameters and
 # outputs, and no data flowing between candidates, so they can run side by side.
+# Each candidate's metrics leave its namespace as "<candidate>_metrics".
 CANDIDATES = ("linear", "ridge", "quadratic")
 
 
@@ -33,6 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             _candidate_template(),
             namespace=candidate,
             inputs=shared_inputs,
+            outputs={"metrics": f"{candidate}_metrics"},
             tags=["model_selection"],
         )
         for candidate in CANDIDATES

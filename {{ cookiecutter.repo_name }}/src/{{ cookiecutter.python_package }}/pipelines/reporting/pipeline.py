@@ -9,7 +9,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 compare_models,
-                inputs={candidate: f"{candidate}.metrics" for candidate in CANDIDATES},
+                inputs={candidate: f"{candidate}_metrics" for candidate in CANDIDATES},
                 outputs="model_comparison",
                 name="compare_models",
             ),
