@@ -135,11 +135,28 @@ def test_unreachable_scheduler_fails_fast_and_clearly(installed_project, tmp_pat
     elapsed = time.monotonic() - started
     log = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "SchedulerUnreachableError" in log
-    assert f"No Dask scheduler answered at {address} within 3 s" in log
-    assert "DASK_SCHEDULER_ADDRESS" in log
+    error = log[log.index("Error: ") :]
+    assert f"No Dask scheduler answered at {address} within 3 s" in error
+    assert "DASK_SCHEDULER_ADDRESS" in error
+    # A short message, not a traceback; the traceback is one flag away.
+    assert len(error.splitlines()) <= 15 and "Traceback" not in log, log[-3000:]
     # The 3 s timeout, Kedro's start-up, and no wait on the dead client at exit.
     assert elapsed < 15, f"took {elapsed:.0f} s"
+    verbose = kedro(
+        project, python, "run", "--env", "dask", "--verbose",
+        "--params", f"dask_client.address={address},dask_client.timeout=3",
+        check=False, timeout=60,
+    )  # fmt: skip
+    assert "SchedulerUnreachableError" in verbose.stdout + verbose.stderr
+
+
+def test_unknown_env_names_the_environments_that_exist(installed_project):
+    project, python = installed_project
+    result = kedro(project, python, "run", "--env", "dsak", check=False, timeout=60)
+    assert result.returncode != 0
+    log = result.stdout + result.stderr
+    assert "no environment 'dsak'" in log
+    assert "the environments are: base, dask, deploy, local" in log
 
 
 def test_runner_option_alone_starts_and_stops_a_local_cluster(installed_project, tmp_path):

@@ -15,27 +15,76 @@ from tests.support import STARTER, bake, run
 COPIED_VERBATIM = json.loads((STARTER / "cookiecutter.json").read_text())["_copy_without_render"]
 
 EXPECTED_FILES = {
+    ".dockerignore",
     ".gitignore",
+    "Dockerfile",
+    "Makefile",
     "README.md",
-    "pyproject.toml",
-    "requirements.in",
-    "requirements.txt",
-    "requirements-dev.in",
-    "requirements-dev.txt",
     "conf/base/catalog.yml",
     "conf/base/parameters.yml",
+    "conf/dask/parameters.yml",
+    "conf/deploy/catalog.yml",
+    "conf/deploy/deploy.yml",
     "conf/local/.gitkeep",
+    "data/01_raw/.gitkeep",
+    "data/02_intermediate/.gitkeep",
+    "data/06_models/.gitkeep",
+    "data/08_reporting/.gitkeep",
+    "docker-compose.s3.yml",
+    "docker-compose.yml",
+    "docs/containers.md",
+    "docs/dask.md",
+    "docs/deploy.md",
+    "notebooks/.gitkeep",
+    "pyproject.toml",
+    "requirements-dev.in",
+    "requirements-dev.txt",
+    "requirements-prefect.in",
+    "requirements-prefect.txt",
+    "requirements.in",
+    "requirements.txt",
     "src/rocket_science/__init__.py",
     "src/rocket_science/__main__.py",
-    "src/rocket_science/settings.py",
+    "src/rocket_science/_kedro.py",
+    "src/rocket_science/cli.py",
+    "src/rocket_science/deploy/__init__.py",
+    "src/rocket_science/deploy/argo.py",
+    "src/rocket_science/deploy/check.py",
+    "src/rocket_science/deploy/cli.py",
+    "src/rocket_science/deploy/plan.py",
+    "src/rocket_science/deploy/prefect_flow.py",
+    "src/rocket_science/deploy/project.py",
     "src/rocket_science/pipeline_registry.py",
+    "src/rocket_science/pipelines/__init__.py",
+    "src/rocket_science/pipelines/data_generation/__init__.py",
     "src/rocket_science/pipelines/data_generation/nodes.py",
+    "src/rocket_science/pipelines/data_generation/pipeline.py",
+    "src/rocket_science/pipelines/model_selection/__init__.py",
+    "src/rocket_science/pipelines/model_selection/nodes.py",
     "src/rocket_science/pipelines/model_selection/pipeline.py",
+    "src/rocket_science/pipelines/reporting/__init__.py",
     "src/rocket_science/pipelines/reporting/nodes.py",
-    "tests/test_run.py",
+    "src/rocket_science/pipelines/reporting/pipeline.py",
+    "src/rocket_science/runner/__init__.py",
+    "src/rocket_science/runner/cluster.py",
+    "src/rocket_science/runner/dask_runner.py",
+    "src/rocket_science/runner/fingerprint.py",
+    "src/rocket_science/runner/graph.py",
+    "src/rocket_science/runner/logs.py",
+    "src/rocket_science/runner/preflight.py",
+    "src/rocket_science/runner/progress.py",
+    "src/rocket_science/runner/scheduler_side.py",
+    "src/rocket_science/runner/settings.py",
+    "src/rocket_science/runner/spec.py",
+    "src/rocket_science/runner/trampoline.py",
+    "src/rocket_science/runner/worker.py",
+    "src/rocket_science/settings.py",
+    "src/rocket_science/storage.py",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/pipelines/__init__.py",
     "tests/pipelines/test_nodes.py",
-    "data/01_raw/.gitkeep",
-    "data/08_reporting/.gitkeep",
+    "tests/test_run.py",
 }
 
 NAMES = {
@@ -59,9 +108,10 @@ def project(tmp_path_factory) -> Path:
 
 
 def test_file_set(project):
+    """Exactly these files, as cookiecutter-data-science checks its own."""
     files = _files(project)
-    missing = EXPECTED_FILES - files
-    assert not missing, f"missing from the baked project: {sorted(missing)}"
+    assert not EXPECTED_FILES - files, f"missing: {sorted(EXPECTED_FILES - files)}"
+    assert not files - EXPECTED_FILES, f"unexpected: {sorted(files - EXPECTED_FILES)}"
     assert not any("{{" in name or "cookiecutter" in name for name in files)
     assert not any(name.startswith("docs_") for name in files), "merge notes leaked"
 

@@ -51,6 +51,18 @@ def workflow(
     shared_paths: list[str],
     name: str,
 ) -> dict[str, Any]:
+    """An Argo Workflows ``Workflow`` with one DAG task per plan task.
+
+    Args:
+        plan: The tasks, each a ``kedro run --nodes=...`` in ``image``.
+        image: The project's image, as pushed to a registry.
+        settings: The ``argo`` block of deploy.yml (resources, retries per tag...).
+        shared_paths: Folders mounted from ``settings['volume_claim']`` in every task.
+        name: The workflow's ``generateName`` prefix.
+
+    Returns:
+        The workflow as a dictionary, ready for ``to_yaml``.
+    """
     labels = unique_labels([task.name for task in plan.tasks])
     dag_tasks = []
     for task in plan.tasks:

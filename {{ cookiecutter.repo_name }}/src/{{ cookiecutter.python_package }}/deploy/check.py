@@ -21,6 +21,15 @@ from .project import Project
 
 
 def find_problems(project: Project, plan: Plan) -> list[str]:
+    """What would break if each task of ``plan`` ran on its own machine.
+
+    Args:
+        project: The pipeline, catalog and deploy settings the plan was made from.
+        plan: The tasks and the datasets they exchange.
+
+    Returns:
+        One sentence per problem, naming the node or dataset and the fix.
+    """
     problems = [
         f"node '{name}' has no name: give it Node(..., name=...) so that a task "
         "can select it with --nodes"

@@ -78,6 +78,19 @@ def kedro_command(nodes: list[str], pipeline: str, env: str | None) -> list[str]
 
 
 def build_plan(project: Project, group_by: str | None = None) -> Plan:
+    """The project's pipeline as a DAG of tasks.
+
+    Args:
+        project: The pipeline, catalog and deploy settings (``load_project``).
+        group_by: ``none``, ``namespace`` or ``memory``; None takes ``group_by``
+            from deploy.yml, else ``memory``.
+
+    Returns:
+        The tasks in dependency order and the datasets they exchange.
+
+    Raises:
+        DeployError: An unknown ``group_by``.
+    """
     group_by = group_by or project.settings.get("group_by") or "memory"
     if group_by not in GROUPINGS:
         raise DeployError(f"group_by must be one of {', '.join(GROUPINGS)}.")

@@ -55,7 +55,14 @@ def kedro_flow(
     env: str | None = None,
     group_by: str | None = None,
 ) -> None:
-    """Run the project's pipeline as the tasks of its deployment plan."""
+    """Run the project's pipeline as the tasks of its deployment plan.
+
+    Args:
+        project_dir: The project's root folder.
+        pipeline: A registered pipeline; None for ``__default__``.
+        env: The configuration environment of every task.
+        group_by: How nodes become tasks (see ``build_plan``).
+    """
     path = Path(project_dir).resolve()
     bootstrap_project(path)
     plan = build_plan(load_project(pipeline, env, path), group_by)

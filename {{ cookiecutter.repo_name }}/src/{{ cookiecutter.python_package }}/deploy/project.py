@@ -39,7 +39,16 @@ def load_project(
     env: str | None = None,
     project_path: Path | None = None,
 ) -> Project:
-    """Read the pipeline, catalog and deploy settings, as ``kedro run`` would."""
+    """Read the pipeline, catalog and deploy settings, as ``kedro run`` would.
+
+    Args:
+        pipeline_name: A registered pipeline; None for ``__default__``.
+        env: The configuration environment; None for Kedro's default.
+        project_path: The project's root folder; None for the current folder.
+
+    Raises:
+        DeployError: An unknown pipeline, or a catalog that is not a DataCatalog.
+    """
     path = Path(project_path or Path.cwd()).resolve()
     name = pipeline_name or DEFAULT_PIPELINE
     # Kedro logs to stdout: send it to stderr so stdout carries only our output.
