@@ -48,9 +48,9 @@ def locked_packages(project_path: Path) -> tuple[str, ...]:
 @cache
 def fingerprint(package_name: str | None, packages: tuple[str, ...]) -> Fingerprint:
     """This process's fingerprint; computed once per process."""
-    return Fingerprint(
-        _code_hash(package_name), {name: _version(name) for name in packages}
-    )
+    installed = _installed_versions()
+    versions = {name: installed.get(_normalised(name)) for name in packages}
+    return Fingerprint(_code_hash(package_name), versions)
 
 
 def _code_hash(package_name: str | None) -> str:
@@ -67,8 +67,16 @@ def _code_hash(package_name: str | None) -> str:
     return digest.hexdigest()
 
 
-def _version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+def _installed_versions() -> dict[str, str]:
+    """Every installed distribution's version, in one pass over the environment
+    (one ``importlib.metadata.version`` call per package scans it every time)."""
+    return {
+        _normalised(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"]
+    }
+
+
+def _normalised(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
