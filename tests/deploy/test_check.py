@@ -10,9 +10,7 @@ from tests.support import kedro
 def test_the_example_passes_with_its_deploy_settings(installed_project):
     project, python = installed_project
     for group_by in ("none", "namespace", "memory"):
-        result = kedro(
-            python, "deploy", "check", "--env=deploy", f"--group-by={group_by}", cwd=project
-        )
+        result = kedro(project, python, "deploy", "check", "--env=deploy", f"--group-by={group_by}")
         assert "OK" in result.stdout
 
 
@@ -53,7 +51,7 @@ def test_unnamed_nodes_fail(fresh_project):
     # per node would pass it between tasks.
     assert "is in memory" not in result.stderr
     result = kedro(
-        python, "deploy", "check", "--env=deploy", "--group-by=none", cwd=project, check=False
+        project, python, "deploy", "check", "--env=deploy", "--group-by=none", check=False
     )
     assert (
         "dataset 'orbit.trajectory' is in memory, but task 'orbit.climb' writes it "

@@ -17,8 +17,9 @@ class NodeProgress:
         self._total = total
         self._done = 0
         self._logger = logger
-        console = console or get_console()
-        # Kedro logs through rich on the same console, so lines print above the bar.
+        # The console Kedro's rich log handler writes to: log lines (the workers'
+        # included) then print above the bar instead of through it.
+        console = console or _logging_console() or get_console()
         self._bar = (
             Progress(
                 "[progress.description]{task.description}",
@@ -56,3 +57,13 @@ class NodeProgress:
             self._bar.advance(self._task)
         else:
             self._logger.info("Completed %d out of %d nodes", self._done, self._total)
+
+
+def _logging_console() -> Console | None:
+    """The rich console of the first rich handler on the root or kedro logger."""
+    for name in ("", "kedro"):
+        for handler in logging.getLogger(name).handlers:
+            console = getattr(handler, "console", None)
+            if isinstance(console, Console):
+                return console
+    return None
