@@ -86,8 +86,8 @@ def test_failing_node_fails_the_flow_run(fresh_project, prefect_python, prefect_
         catalog.write(LAUNCH_CATALOG)
 
     result = kedro(
-        prefect_python, "deploy", "prefect", "--run", "--env=deploy",
-        cwd=project, check=False, **prefect_env,
+        project, prefect_python, "deploy", "prefect", "--run", "--env=deploy",
+        check=False, **prefect_env,
     )  # fmt: skip
 
     assert result.returncode == 1
