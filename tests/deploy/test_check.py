@@ -14,19 +14,20 @@ def test_the_example_passes_with_its_deploy_settings(installed_project):
         assert "OK" in result.stdout
 
 
-def test_memory_data_crossing_tasks_fails_naming_dataset_and_tasks(installed_project):
-    project, python = installed_project
-    # conf/base keeps the train/test splits in memory; namespace grouping puts
-    # their writer and readers in different tasks.
-    result = kedro(project, python, "deploy", "check", "--group-by=namespace", check=False)
+def test_memory_data_crossing_tasks_fails_naming_dataset_and_tasks(fresh_project):
+    project, python = fresh_project
+    # The orbit pipeline's datasets are not in the catalog, so they are in memory;
+    # one task per node would pass them between tasks.
+    add_pipeline(project, "orbit", CYCLE_PIPELINE)
+    result = kedro(
+        project, python, "deploy", "check", "--env=deploy", "--group-by=none", check=False
+    )
     assert result.returncode == 1
-    problems = result.stderr
     assert (
-        "dataset 'train_features' is in memory, but task 'split_measurements' "
-        "writes it and tasks 'linear', 'quadratic', 'ridge' read it"
-    ) in problems
-    assert "dataset 'linear_metrics' is in memory" in problems
-    assert "task 'linear' writes it and task 'compare_models' reads it" in problems
+        "dataset 'orbit.trajectory' is in memory, but task 'orbit.climb' writes it "
+        "and task 'plan_burn' reads it"
+    ) in result.stderr
+    assert "declare it in conf/deploy/catalog.yml with persistent storage" in result.stderr
 
 
 def test_local_paths_crossing_tasks_fail_unless_shared(installed_project):
@@ -47,13 +48,5 @@ def test_unnamed_nodes_fail(fresh_project):
     assert result.returncode == 1
     assert "node 'copy__" in result.stderr
     assert "has no name" in result.stderr
-    # Memory grouping keeps the new nodes' undeclared data in one task; one task
-    # per node would pass it between tasks.
+    # Memory grouping keeps the new nodes' undeclared data in one task.
     assert "is in memory" not in result.stderr
-    result = kedro(
-        project, python, "deploy", "check", "--env=deploy", "--group-by=none", check=False
-    )
-    assert (
-        "dataset 'orbit.trajectory' is in memory, but task 'orbit.climb' writes it "
-        "and task 'plan_burn' reads it"
-    ) in result.stderr

@@ -73,7 +73,7 @@ def assert_is_a_dag_covering_every_node_once(plan: dict) -> None:
 EXPECTED_TASKS = {
     ("deploy", "none"): 10,
     ("deploy", "namespace"): 7,
-    ("local", "memory"): 3,  # the splits and metrics are in memory in conf/base
+    ("local", "memory"): 10,  # the catalog persists every exchanged dataset
 }
 
 
@@ -118,23 +118,17 @@ def test_namespace_and_memory_groupings(fresh_project):
         assert tasks[name]["upstream"] == ["split_measurements"]
     assert tasks["compare_models"]["upstream"] == sorted(CANDIDATES)
 
-    # In conf/base the splits and metrics are in memory: memory grouping keeps
-    # their writers and readers together, so only CSV files cross tasks.
+    # The catalog persists every dataset the example's nodes exchange, so memory
+    # grouping is one task per node; nodes joined by in-memory data share a task.
     by_memory = load_plan(python, project, "--group-by=memory")
-    assert [t["nodes"][0] for t in by_memory["tasks"]] == [
-        "generate_measurements",
-        "split_measurements",
-        "select_best_model",
+    assert [t["nodes"] for t in by_memory["tasks"]] == [
+        t["nodes"] for t in load_plan(python, project, "--group-by=none")["tasks"]
     ]
-    assert sorted(e["dataset"] for e in by_memory["exchanges"]) == [
-        "measurements",
-        "model_comparison",
-    ]
-    # conf/deploy persists everything, so there memory grouping is one task per node.
-    in_deploy = load_plan(python, project, "--env=deploy", "--group-by=memory")
-    assert [t["nodes"] for t in in_deploy["tasks"]] == [
-        t["nodes"] for t in load_plan(python, project, "--env=deploy", "--group-by=none")["tasks"]
-    ]
+    add_pipeline(project, "orbit", CYCLE_PIPELINE)
+    joined = load_plan(python, project, "--group-by=memory")["tasks"]
+    orbit = [t for t in joined if "plan_burn" in t["nodes"]]
+    assert len(orbit) == 1
+    assert {"orbit.climb", "plan_burn", "orbit.circularise"} <= set(orbit[0]["nodes"])
 
 
 def test_groups_that_would_form_a_cycle_are_merged(fresh_project):

@@ -89,6 +89,16 @@ def test_installed_project_runs_and_passes_its_tests(installed_project, tmp_path
     assert best["best_model"] == "quadratic"
 
     run([kedro_in(python), "run", "--runner", "ParallelRunner"], cwd=project, timeout=300)
+    # Kedro's node selections work on the example: what a partial run reads is persisted.
+    for selection in (
+        ["--tags", "model_selection"],
+        ["--from-nodes", "compare_models"],
+        ["--to-nodes", "split_measurements"],
+        ["--nodes", "select_best_model"],
+        ["--namespaces", "linear"],
+        ["--env", "dask", "--from-nodes", "compare_models"],
+    ):
+        run([kedro_in(python), "run", *selection], cwd=project, timeout=300)
     tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=600)
     assert " passed" in tests.stdout and "failed" not in tests.stdout
     run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
