@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -162,6 +163,16 @@ def test_generated_project_and_starter_hooks_type_check(project):
     run([*mypy], cwd=project, timeout=300)
     run([*mypy, "--ignore-missing-imports", "hooks/pre_gen_project.py", "answer_guard.py"],
         cwd=STARTER, timeout=300)  # fmt: skip
+
+
+def test_readme_is_a_short_first_read_whose_make_targets_exist(project):
+    readme = (project / "README.md").read_text()
+    assert len(readme.splitlines()) <= 100
+    targets = set(re.findall(r"^([a-z][\w-]*):", (project / "Makefile").read_text(), re.M))
+    named = set(re.findall(r"\bmake ([a-z][\w-]*)", readme))
+    assert named and named <= targets, named - targets
+    for doc in re.findall(r"\]\((docs/[\w.]+)\)", readme):
+        assert (project / doc).is_file(), doc
 
 
 def test_cookiecutter_json_asks_only_what_changes_the_project():
