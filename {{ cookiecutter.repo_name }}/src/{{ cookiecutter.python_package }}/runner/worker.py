@@ -87,7 +87,6 @@ _catalogs: dict[str, _CachedCatalog] = {}  # run token -> the run's catalog here
 _running: dict[Any, _RunningNode] = {}  # task key -> the node it runs
 _hook_managers: dict[tuple[str | None, bool], PluginManager] = {}
 _current = threading.local()  # .running: the _RunningNode this thread executes
-_checked_runs: set[str] = set()  # runs whose fingerprint this worker has compared
 _watchdog: list[threading.Thread] = []  # at most one, started on first use
 
 
@@ -105,7 +104,6 @@ def run_node(  # noqa: PLR0913
     the parameters the node reads. ``after`` only orders this task after nodes it
     depends on through persisted datasets, which load here from the catalog.
     """
-    _check_same_code(spec)
     worker = get_worker()
     running = _RunningNode(
         node.name,
@@ -114,7 +112,9 @@ def run_node(  # noqa: PLR0913
         in_client_process=spec.client_pid == os.getpid(),
     )
     values = {name: holder[name] for name, holder in inputs.items()}
-    catalog = node_catalog(_checkout_catalog(spec), spec, node, values, feed)
+    catalog = node_catalog(
+        _checkout_catalog(spec, check_code=True), spec, node, values, feed
+    )
     try:
         _remove_earlier_attempt(catalog, node)
         outputs = _execute(node, catalog, spec, running, timeout)
@@ -239,9 +239,8 @@ def _differences(spec: RunSpec) -> list[str]:
 
 
 def _check_same_code(spec: RunSpec) -> None:
-    """For workers that join after the preflight: the same check, once per run."""
-    if spec.token in _checked_runs:
-        return
+    """For workers that join after the preflight: the same check, each time this
+    worker takes up the run (see _checkout_catalog)."""
     found = _differences(spec)
     if found and spec.version_check != "warn":
         raise StaleWorkerError(
@@ -252,7 +251,6 @@ def _check_same_code(spec: RunSpec) -> None:
         logger.warning(
             "This worker runs other code than the client: %s", "; ".join(found)
         )
-    _checked_runs.add(spec.token)
 
 
 def stopped_reason(running: _RunningNode) -> str | None:
@@ -300,13 +298,17 @@ def _hook_manager(package_name: str | None, hooks: bool) -> PluginManager:
         return _hook_managers[(package_name, hooks)]
 
 
-def _checkout_catalog(spec: RunSpec) -> CatalogProtocol:
+def _checkout_catalog(spec: RunSpec, check_code: bool = False) -> CatalogProtocol:
+    """The run's catalog on this worker, built on first use; with ``check_code``,
+    a first use also compares this worker's code with the client's."""
     with _lock:
         cached = _catalogs.get(spec.token)
         if cached is not None:
             cached.users += 1
             cached.last_used = time.monotonic()
             return cached.catalog
+    if check_code:
+        _check_same_code(spec)
     catalog = worker_catalog(spec)  # reads conf/: outside the lock
     _start_watchdog()  # which drops the catalog once the run is done here
     with _lock:
