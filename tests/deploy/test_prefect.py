@@ -36,7 +36,7 @@ def create_pipeline(**kwargs):
 LAUNCH_CATALOG = """
 launch_report:
   type: json.JSONDataset
-  filepath: ${_storage}/08_reporting/launch_report.json
+  filepath: ${runtime_params:storage,data}/08_reporting/launch_report.json
 """
 
 
