@@ -70,6 +70,7 @@ EXPECTED_FILES = {
     "src/rocket_science/runner/__init__.py",
     "src/rocket_science/runner/cluster.py",
     "src/rocket_science/runner/dask_runner.py",
+    "src/rocket_science/runner/errors.py",
     "src/rocket_science/runner/fingerprint.py",
     "src/rocket_science/runner/graph.py",
     "src/rocket_science/runner/logs.py",

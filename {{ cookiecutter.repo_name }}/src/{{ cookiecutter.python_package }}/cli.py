@@ -20,18 +20,7 @@ from kedro.framework.project import settings
 from kedro.utils import find_kedro_project
 
 from .deploy.cli import deploy
-from .runner import (
-    DaskRunner,
-    DaskSettingsError,
-    NodeTimeoutError,
-    NoSharedDiskError,
-    NoWorkersError,
-    OutputNotSerialisableError,
-    SchedulerLostError,
-    SchedulerUnreachableError,
-    StaleWorkerError,
-    WorkerSetupError,
-)
+from .runner import DaskRunError, DaskRunner, DaskSettingsError
 from .runner.settings import check_settings, scheduler_address
 
 
@@ -43,18 +32,6 @@ def cli() -> None:
 cli.add_command(deploy)
 
 
-# Errors whose message says what went wrong, the value involved and the fix.
-EXPLAINED_ERRORS = (
-    DaskSettingsError,
-    NodeTimeoutError,
-    NoSharedDiskError,
-    NoWorkersError,
-    OutputNotSerialisableError,
-    SchedulerLostError,
-    SchedulerUnreachableError,
-    StaleWorkerError,
-    WorkerSetupError,
-)
 VERBOSE = click.Option(
     ["--verbose", "-v"], is_flag=True, help="Show the full traceback of an error."
 )
@@ -67,7 +44,7 @@ def run(verbose: bool, **options: Any) -> Any:
     assert kedro_run.callback is not None  # Kedro's own `kedro run`
     try:
         return kedro_run.callback(**options)
-    except EXPLAINED_ERRORS as exc:
+    except DaskRunError as exc:  # its message says what went wrong and the fix
         if verbose:
             raise
         raise click.ClickException(

@@ -2,6 +2,7 @@
 
 from .cluster import NoWorkersError, SchedulerLostError, SchedulerUnreachableError
 from .dask_runner import DaskRunner
+from .errors import DaskRunError
 from .preflight import NoSharedDiskError
 from .settings import DaskSettingsError
 from .spec import WorkerSetupError
@@ -13,6 +14,7 @@ from .worker import (
 )
 
 __all__ = [
+    "DaskRunError",
     "DaskRunner",
     "DaskSettingsError",
     "NoSharedDiskError",

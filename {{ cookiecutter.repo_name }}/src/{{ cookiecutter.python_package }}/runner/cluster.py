@@ -12,6 +12,7 @@ from distributed import Client
 from distributed.security import Security
 from kedro.utils import load_obj
 
+from .errors import DaskRunError
 from .settings import ADDRESS_ENV_VAR, LOCAL_CLUSTER, DaskSettings
 
 QUIET_ENV_VAR = "DASK_LOGGING__DISTRIBUTED"
@@ -21,15 +22,15 @@ CLOSE_TIMEOUT = 10
 logger = logging.getLogger(__name__)
 
 
-class SchedulerUnreachableError(ConnectionError):
+class SchedulerUnreachableError(DaskRunError, ConnectionError):
     """No Dask scheduler answered at the configured address in time."""
 
 
-class SchedulerLostError(ConnectionError):
+class SchedulerLostError(DaskRunError, ConnectionError):
     """The run's scheduler went away while the run was going on."""
 
 
-class NoWorkersError(TimeoutError):
+class NoWorkersError(DaskRunError, TimeoutError):
     """No Dask worker joined the scheduler in time."""
 
 

@@ -14,6 +14,7 @@ from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 
 from ..storage import exchanged_on_local_disk
+from .errors import DaskRunError
 from .spec import RunSpec, WorkerSetupError
 from .worker import StaleWorkerError, check_worker
 
@@ -23,7 +24,7 @@ PREFLIGHT_TIMEOUT = 120
 logger = logging.getLogger(__name__)
 
 
-class NoSharedDiskError(RuntimeError):
+class NoSharedDiskError(DaskRunError, RuntimeError):
     """Nodes would exchange data through local files that some workers cannot see."""
 
 

@@ -18,6 +18,8 @@ from distributed.comm.registry import backends
 from distributed.security import Security
 from kedro.utils import load_obj
 
+from .errors import DaskRunError
+
 PREFIX = "dask_client"
 ADDRESS_ENV_VAR = "DASK_SCHEDULER_ADDRESS"
 LOCAL_CLUSTER = "distributed.LocalCluster"
@@ -36,7 +38,7 @@ VERSION_CHECKS = ("error", "warn")
 _COUNT_KWARGS = ("n_workers", "threads_per_worker", "nthreads", "processes_per_worker")
 
 
-class DaskSettingsError(ValueError):
+class DaskSettingsError(DaskRunError, ValueError):
     """A ``dask_client`` setting that cannot work; the message names the key."""
 
 

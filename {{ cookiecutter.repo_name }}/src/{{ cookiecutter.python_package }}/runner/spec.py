@@ -21,12 +21,13 @@ from kedro.pipeline import Pipeline
 from kedro.utils import find_kedro_project
 
 from .. import _kedro
+from .errors import DaskRunError
 from .fingerprint import Fingerprint
 
 CREDENTIALS_KEY = "credentials"
 
 
-class WorkerSetupError(RuntimeError):
+class WorkerSetupError(DaskRunError, RuntimeError):
     """A worker cannot take part in the run: no project, a missing credential..."""
 
 

@@ -32,6 +32,7 @@ from kedro.runner.task import Task
 from pluggy import PluginManager
 
 from .. import _kedro
+from .errors import DaskRunError
 from .fingerprint import fingerprint
 from .logs import forward_task_logs
 from .spec import RunSpec, node_catalog, worker_catalog
@@ -48,7 +49,7 @@ WATCH_INTERVAL_SECONDS = 1
 _LIVE_TASK_STATES = {"executing", "long-running"}
 
 
-class NodeTimeoutError(TimeoutError):
+class NodeTimeoutError(DaskRunError, TimeoutError):
     """A node ran past its time limit."""
 
 
@@ -56,11 +57,11 @@ class RunStoppedError(RuntimeError):
     """A node tried to save after its run had stopped."""
 
 
-class StaleWorkerError(RuntimeError):
+class StaleWorkerError(DaskRunError, RuntimeError):
     """A worker runs other code or package versions than the client."""
 
 
-class OutputNotSerialisableError(TypeError):
+class OutputNotSerialisableError(DaskRunError, TypeError):
     """An in-memory output that Dask cannot move between processes."""
 
 
