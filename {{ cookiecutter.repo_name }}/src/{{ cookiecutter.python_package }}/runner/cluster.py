@@ -13,6 +13,7 @@ from distributed.security import Security
 from kedro.utils import load_obj
 
 from .errors import DaskRunError
+from .logs import LOCAL_CLUSTER_OF
 from .settings import ADDRESS_ENV_VAR, LOCAL_CLUSTER, DaskSettings
 
 QUIET_ENV_VAR = "DASK_LOGGING__DISTRIBUTED"
@@ -110,16 +111,10 @@ def _start_cluster(settings: DaskSettings, security: Security | None) -> Any:
             kwargs.setdefault("host", "127.0.0.1")
         kwargs.setdefault("dashboard_address", "127.0.0.1:8787")
     logger.info("Starting %s for this run", settings.cluster_class)
-    # Worker processes it spawns read their log level from the environment.
-    previous = os.environ.get(QUIET_ENV_VAR)
-    os.environ[QUIET_ENV_VAR] = "warning"
-    try:
+    # Worker processes it spawns read their log level, and whose cluster they are,
+    # from the environment.
+    with _environment({QUIET_ENV_VAR: "warning", LOCAL_CLUSTER_OF: str(os.getpid())}):
         cluster = cluster_class(**kwargs)
-    finally:
-        if previous is None:
-            os.environ.pop(QUIET_ENV_VAR)
-        else:
-            os.environ[QUIET_ENV_VAR] = previous
     if settings.adapt:
         cluster.adapt(**settings.adapt)
     return cluster
@@ -133,6 +128,21 @@ def _log_connection(client: Client) -> None:
         len(info.get("workers", {})),
         client.dashboard_link,
     )
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in os.environ, and the previous values back afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager

@@ -16,6 +16,9 @@ from typing import Any
 from distributed import Client, get_worker
 
 TOPIC = "kedro-dask-runner-logs"
+# Set in the environment of the processes of a LocalCluster a run starts: the pid of
+# the client that started them (see cluster.py).
+LOCAL_CLUSTER_OF = "KEDRO_DASK_LOCAL_CLUSTER_OF"
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -52,14 +55,24 @@ def _exception_text(record: logging.LogRecord) -> str | None:
 
 
 @contextmanager
-def forward_task_logs(token: str, logger_names: tuple[str, ...]) -> Iterator[None]:
-    """On a worker: forward what the given loggers record while the task runs."""
+def forward_task_logs(
+    token: str, logger_names: tuple[str, ...], quiet_here: bool = False
+) -> Iterator[None]:
+    """On a worker: forward what the given loggers record while the task runs.
+
+    ``quiet_here``: the worker is a process of a LocalCluster that the run's client
+    started, writing to the client's terminal. Its own console output of these
+    loggers would print through the client's progress bar, so it stops; the client
+    prints the forwarded records instead. (The process ends with the cluster.)
+    """
     handler = _TaskLogForwarder(token)
     loggers = [logging.getLogger(name) for name in logger_names]
     for forwarded in loggers:
         if forwarded.level == logging.NOTSET:
             # Workers log at WARNING by default; Kedro reports nodes at INFO.
             forwarded.setLevel(logging.INFO)
+        if quiet_here:
+            forwarded.propagate = False
         forwarded.addHandler(handler)
     try:
         yield

@@ -34,7 +34,7 @@ from pluggy import PluginManager
 from .. import _kedro
 from .errors import DaskRunError
 from .fingerprint import fingerprint
-from .logs import forward_task_logs
+from .logs import LOCAL_CLUSTER_OF, forward_task_logs
 from .spec import RunSpec, node_catalog, worker_catalog
 
 logger = logging.getLogger(__name__)
@@ -140,13 +140,14 @@ def _execute(
 
     def execute() -> None:
         _current.running = running
-        # The client's own process, or a LocalCluster worker it started, already
-        # prints to the client's console.
-        local = spec.client_pid in {os.getpid(), os.getppid()}
+        # A cluster of threads inside the client already logs to its console.
+        in_client = spec.client_pid == os.getpid()
+        started_by_client = os.environ.get(LOCAL_CLUSTER_OF) == str(spec.client_pid)
+        names = ("kedro", spec.package_name or "kedro")
         logs = (
             nullcontext()
-            if local
-            else forward_task_logs(spec.token, ("kedro", spec.package_name or "kedro"))
+            if in_client
+            else forward_task_logs(spec.token, names, quiet_here=started_by_client)
         )
         try:
             with logs:
