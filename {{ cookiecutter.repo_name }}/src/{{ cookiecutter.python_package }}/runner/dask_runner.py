@@ -34,7 +34,7 @@ from .spec import (
     catalog_config,
     classify_datasets,
 )
-from .worker import remove_unfinished_versions
+from .worker import remove_save_versions, remove_unfinished_versions
 
 # Sent by value: the scheduler needs no project code to run them.
 cloudpickle.register_pickle_by_value(scheduler_side)
@@ -236,11 +236,8 @@ def _remove_partial_versions(
             on_error="ignore",
             callback_timeout=CLEANUP_TIMEOUT,
         )
-    with suppress(Exception):
-        for name in names:
-            folder = _kedro.versioned_save_folder(catalog.get(name))
-            if folder is not None and folder[0].exists(folder[1]):
-                folder[0].rm(folder[1], recursive=True)
+    with suppress(Exception):  # and where the client sees it (object storage)
+        remove_save_versions(catalog, names)
 
 
 def _raise_failure(future: Future, client: Client) -> None:

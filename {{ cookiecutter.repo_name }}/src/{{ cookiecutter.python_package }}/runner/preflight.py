@@ -16,9 +16,8 @@ from kedro.pipeline import Pipeline
 from ..storage import exchanged_on_local_disk
 from .errors import DaskRunError
 from .spec import RunSpec, WorkerSetupError
-from .worker import StaleWorkerError, check_worker
+from .worker import MARKER_PREFIX, StaleWorkerError, check_worker
 
-MARKER_PREFIX = ".kedro-dask-marker-"
 PREFLIGHT_TIMEOUT = 120
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,8 @@ ABORT_GRACE_SECONDS = 10
 RESTART_DEADLINE_SECONDS = 15
 WATCH_INTERVAL_SECONDS = 1
 _LIVE_TASK_STATES = {"executing", "long-running"}
+# The client's marker files for the shared-disk check: MARKER_PREFIX + run token.
+MARKER_PREFIX = ".kedro-dask-marker-"
 
 
 class NodeTimeoutError(DaskRunError, TimeoutError):
@@ -113,11 +115,14 @@ def run_node(  # noqa: PLR0913
         in_client_process=spec.client_pid == os.getpid(),
     )
     values = {name: holder[name] for name, holder in inputs.items()}
-    catalog = node_catalog(
-        _checkout_catalog(spec, check_code=True), spec, node, values, feed
-    )
+    run_catalog = _checkout_catalog(spec, check_code=True)
     try:
-        _remove_earlier_attempt(catalog, node)
+        catalog = node_catalog(run_catalog, spec, node, values, feed)
+        for path in remove_save_versions(catalog, node.outputs):
+            # A worker that died mid-save, or a retry: the new attempt must save.
+            logger.warning(
+                "Removed %s left by an earlier attempt of %s", path, node.name
+            )
         outputs = _execute(node, catalog, spec, running, timeout)
     finally:
         _return_catalog(spec.token)
@@ -141,12 +146,11 @@ def _execute(
     def execute() -> None:
         _current.running = running
         # A cluster of threads inside the client already logs to its console.
-        in_client = spec.client_pid == os.getpid()
         started_by_client = os.environ.get(LOCAL_CLUSTER_OF) == str(spec.client_pid)
         names = ("kedro", spec.package_name or "kedro")
         logs = (
             nullcontext()
-            if in_client
+            if running.in_client_process
             else forward_task_logs(spec.token, names, quiet_here=started_by_client)
         )
         try:
@@ -226,7 +230,7 @@ def check_worker(spec: RunSpec, markers: dict[str, str]) -> dict[str, Any]:
         problem = f"{type(exc).__name__}: {exc}"
     unseen = []
     for folder, text in markers.items():
-        marker = Path(folder) / f".kedro-dask-marker-{spec.token}"
+        marker = Path(folder) / f"{MARKER_PREFIX}{spec.token}"
         try:
             if marker.read_text() != text:
                 unseen.append(folder)
@@ -340,34 +344,26 @@ def running_nodes() -> list[str]:
         return sorted(running.name for running in _running.values())
 
 
-def _remove_earlier_attempt(catalog: CatalogProtocol, node: Node) -> None:
-    """Delete what an earlier attempt of this node left under this run's save
-    version (a worker that died mid-save, a retry), so the retry can save."""
-    for name in node.outputs:
+def remove_save_versions(catalog: CatalogProtocol, names: Iterable[str]) -> list[str]:
+    """Delete this run's save version of the versioned datasets among ``names``
+    where this process sees it; the folders removed."""
+    removed = []
+    for name in names:
         folder = _kedro.versioned_save_folder(catalog.get(name))
-        if folder is not None:
-            filesystem, path = folder
-            if filesystem.exists(path):
-                logger.warning(
-                    "Removing %s left by an earlier attempt of node %s", path, node.name
-                )
-                filesystem.rm(path, recursive=True)
+        if folder is not None and folder[0].exists(folder[1]):
+            folder[0].rm(folder[1], recursive=True)
+            removed.append(folder[1])
+    return removed
 
 
 def remove_unfinished_versions(spec: RunSpec, names: list[str]) -> list[str]:
-    """On a failed run: delete this run's save version of ``names`` where this
-    process can see it, so no later run loads a partial file as the latest."""
-    removed = []
+    """On a failed run, on each worker: no later run may load a partial file of
+    ``names`` as the latest version."""
     catalog = _checkout_catalog(spec)
     try:
-        for name in names:
-            folder = _kedro.versioned_save_folder(catalog.get(name))
-            if folder is not None and folder[0].exists(folder[1]):
-                folder[0].rm(folder[1], recursive=True)
-                removed.append(folder[1])
+        return remove_save_versions(catalog, names)
     finally:
         _return_catalog(spec.token)
-    return removed
 
 
 def _check_serialisable(node: Node, outputs: dict[str, Any]) -> None:
