@@ -34,14 +34,16 @@ from typing import Any
 from benchmarks import scenarios
 from benchmarks.cluster import BenchCluster
 from benchmarks.measurer import Measurer
-from benchmarks.report import goals, machine, markdown, summarise
+from benchmarks.report import all_entries, goals, machine, markdown, summarise
 from tests.support import QUIET_ENV, bake
 
 HERE = Path(__file__).resolve().parent
 
 PROJECT_NAME, PACKAGE = "Runner Bench", "runner_bench"
 RUNNERS = ("sequential", "thread", "parallel", "dask_docs", "dask", "dask_raw")
-DASK_RUNNERS = ("dask_docs", "dask", "dask_raw")
+DASK_RUNNERS = ("dask_docs", "dask", "dask_raw", "dask_raw_batch")
+SCALING_RUNNERS = ("sequential", "dask", "dask_raw", "dask_raw_batch")
+MEMORY_RUNS = 30  # runs of our runner between the two scheduler memory readings
 
 
 def main() -> None:
@@ -52,7 +54,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="default benchmarks/results.json (full mode)")
     parser.add_argument("--markdown", type=Path, help="default benchmarks/results.md (full mode)")
     parser.add_argument("--timeout", type=float, help="seconds for one measurement")
-    parser.add_argument("--scenarios", nargs="+", choices=scenarios.SCENARIOS)
+    parser.add_argument("--scenarios", nargs="+", choices=(*scenarios.SCENARIOS, "scaling"))
     parser.add_argument("--runners", nargs="+", choices=RUNNERS)
     parser.add_argument(
         "--kedro-logs",
@@ -68,8 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.render:
         report = json.loads(args.render.read_text())
-        sizes = scenarios.Sizes(**report["sizes"])
-        report["goals"] = goals(report["scenarios"], report["workers"], sizes)
+        report["goals"] = goals(report)
         args.render.write_text(json.dumps(report, indent=2) + "\n")
         (args.markdown or args.render.with_suffix(".md")).write_text(markdown(report))
         return
@@ -122,6 +123,8 @@ def main() -> None:
         try:
             report["cluster"] = cluster.start()
             raw = run_all(args, reps, sizes, rate, cluster, measurer)
+            if "scaling" in (args.scenarios or ["scaling"]):
+                report["scheduler_memory"] = scheduler_memory(args, rate, cluster, measurer)
         finally:
             measurer.stop()
             cluster.stop()
@@ -130,7 +133,8 @@ def main() -> None:
         report["cluster"]["restarts"] = cluster.restarts
         report["machine"]["load_after"] = os.getloadavg()
         report["scenarios"] = summarise(raw, sizes)
-        report["goals"] = goals(report["scenarios"], args.workers, sizes)
+        report["scaling_nodes"] = list(scaling_nodes(args))
+        report["goals"] = goals(report)
 
     text = json.dumps(report, indent=2)
     if args.json:
@@ -138,33 +142,100 @@ def main() -> None:
     if args.markdown:
         args.markdown.write_text(markdown(report))
     print(markdown(report))
-    failed = sum(len(e["errors"]) for s in report["scenarios"].values() for e in s.values())
+    failed = len(report.get("scheduler_memory", {}).get("errors", [])) + sum(
+        len(entry["errors"]) for entry in all_entries(report["scenarios"])
+    )
     if failed:
         sys.exit(f"{failed} measurements failed; see the errors in the results")
 
 
+def scaling_nodes(args: argparse.Namespace) -> tuple[int, ...]:
+    return scenarios.QUICK_SCALING_NODES if args.quick else scenarios.SCALING_NODES
+
+
+def measurements(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """One repetition: (table, scenario, runner) for everything this run measures."""
+    wanted = args.scenarios or (*scenarios.SCENARIOS, "scaling")
+    plan = [
+        (scenario, scenario, runner)
+        for scenario in scenarios.SCENARIOS
+        if scenario in wanted
+        for runner in args.runners or RUNNERS
+    ]
+    if "scaling" in wanted:
+        plan += [
+            ("scaling", scenarios.scaling_case(shape, nodes), runner)
+            for nodes in scaling_nodes(args)
+            for shape in scenarios.SCALING_SHAPES
+            for runner in args.runners or SCALING_RUNNERS
+            if runner in SCALING_RUNNERS
+        ]
+    return plan
+
+
 def run_all(args, reps, sizes, rate, cluster, measurer) -> dict:
-    raw: dict[str, dict[str, list[dict]]] = {}
+    """Every measurement, ``reps`` times, interleaved: raw[table][scenario][runner]."""
+    raw: dict[str, dict[str, dict[str, list[dict]]]] = {}
     for rep in range(reps):
-        for scenario in args.scenarios or scenarios.SCENARIOS:
-            for runner in args.runners or RUNNERS:
-                request = {
-                    "scenario": scenario,
-                    "runner": runner,
-                    "workers": args.workers,
-                    "rate": rate,
-                    "sizes": asdict(sizes),
-                    "package": PACKAGE,
-                    "address": cluster.address,
-                    "scheduler_pid": cluster.scheduler_pid,
-                }
-                result = measurer.measure(request, f"{scenario}-{runner}-{rep}")
-                raw.setdefault(scenario, {}).setdefault(runner, []).append(result)
-                shown = f"{result['seconds']:.3f} s" if "seconds" in result else result["error"]
-                print(f"rep {rep + 1}/{reps} {scenario:5} {runner:10} {shown}", flush=True)
-                if "error" in result and runner in DASK_RUNNERS:
-                    cluster.restart()  # a failed run may leave the cluster in any state
+        for table, scenario, runner in measurements(args):
+            result = measure_once(args, sizes, rate, cluster, measurer, scenario, runner, rep)
+            raw.setdefault(table, {}).setdefault(scenario, {}).setdefault(runner, []).append(result)
+            shown = f"{result['seconds']:.3f} s" if "seconds" in result else result["error"]
+            print(f"rep {rep + 1}/{reps} {scenario:12} {runner:14} {shown}", flush=True)
     return raw
+
+
+def measure_once(args, sizes, rate, cluster, measurer, scenario, runner, label) -> dict:  # noqa: PLR0913
+    request = {
+        "scenario": scenario,
+        "runner": runner,
+        "workers": args.workers,
+        "rate": rate,
+        "sizes": asdict(sizes),
+        "package": PACKAGE,
+        "address": cluster.address,
+        "scheduler_pid": cluster.scheduler_pid,
+    }
+    result = measurer.measure(request, f"{scenario}-{runner}-{label}")
+    if "error" in result and runner in DASK_RUNNERS:
+        cluster.restart()  # a failed run may leave the cluster in any state
+    return result
+
+
+def scheduler_memory(args, rate, cluster, measurer) -> dict[str, Any]:
+    """The scheduler's resident memory after the first and after the last of
+    MEMORY_RUNS runs of our runner, on a freshly started cluster."""
+    case = scenarios.scaling_case("layered", 100 if args.quick else 1000)
+    cluster.restart()
+    readings, errors = [], []
+    for run in range(MEMORY_RUNS):
+        result = measure_once(
+            args, scenarios.FULL, rate, cluster, measurer, case, "dask", f"memory-{run}"
+        )
+        if "error" in result:
+            errors.append(result["error"])
+        time.sleep(0.5)  # the scheduler forgets a run's tasks just after it returns
+        readings.append(scheduler_rss(cluster.scheduler_pid))
+    print(
+        f"scheduler memory: {readings[0] / 1e6:.1f} MB after 1 run, "
+        f"{readings[-1] / 1e6:.1f} MB after {MEMORY_RUNS}",
+        flush=True,
+    )
+    return {
+        "runs": MEMORY_RUNS,
+        "scenario": case,
+        "after_first_bytes": readings[0],
+        "after_last_bytes": readings[-1],
+        "readings_bytes": readings,
+        "errors": errors,
+    }
+
+
+def scheduler_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise KeyError("VmRSS")
 
 
 def cpu_parallelism(workers: int, rate: float) -> float:

@@ -20,6 +20,11 @@ import pandas as pd
 REPLY = "@bench-reply"
 
 SCENARIOS = ("wide", "chain", "data")
+# The `scaling` scenario: tiny nodes in three shapes, at growing node counts.
+SCALING_SHAPES = ("chain", "wide", "layered")
+SCALING_NODES = (100, 1000, 5000)
+QUICK_SCALING_NODES = (100, 1000)
+LAYERS = 10  # a layered graph's depth; its width is nodes / LAYERS
 CONSUMER_SECONDS = 0.2  # CPU time of one `data` consumer, so consumers spread out
 
 
@@ -62,6 +67,10 @@ def cpu_work(seed: int, iterations: int) -> int:
 
 def increment(value: int) -> int:
     return value + 1
+
+
+def add(left: int, right: int) -> int:
+    return left + right
 
 
 def make_frame(rows: int) -> pd.DataFrame:
@@ -108,8 +117,46 @@ class Scenario:
         return sorted(self.expected)
 
 
+def scaling_case(shape: str, nodes: int) -> str:
+    return f"{shape}-{nodes}"
+
+
+def build_scaling(name: str) -> Scenario:
+    """``<shape>-<nodes>``: ``nodes`` tiny nodes as a chain, side by side (wide), or in
+    LAYERS layers where each node reads two nodes of the layer above (layered)."""
+    shape, count = name.rsplit("-", 1)
+    nodes = int(count)
+    if shape == "chain":
+        steps = tuple(
+            Step(f"n{i}", increment, (f"c{i - 1}",), f"c{i}") for i in range(1, nodes + 1)
+        )
+        return Scenario(name, {"c0": 0}, steps, {f"c{nodes}": nodes})
+    if shape == "wide":
+        steps = tuple(Step(f"n{i}", increment, ("seed",), f"w{i}") for i in range(nodes))
+        return Scenario(name, {"seed": 0}, steps, {step.output: 1 for step in steps})
+    if shape == "layered":
+        width = nodes // LAYERS
+        steps = [Step(f"n0_{i}", increment, ("seed",), f"l0_{i}") for i in range(width)]
+        for layer in range(1, LAYERS):
+            steps += [
+                Step(
+                    f"n{layer}_{i}",
+                    add,
+                    (f"l{layer - 1}_{i}", f"l{layer - 1}_{(i + 1) % width}"),
+                    f"l{layer}_{i}",
+                )
+                for i in range(width)
+            ]
+        last = LAYERS - 1  # every value doubles from one layer to the next
+        expected = {f"l{last}_{i}": 2**last for i in range(width)}
+        return Scenario(name, {"seed": 0}, tuple(steps), expected)
+    raise ValueError(f"unknown scaling shape {shape!r}; pick from {SCALING_SHAPES}")
+
+
 def build(name: str, workers: int, rate: float, sizes: Sizes = FULL) -> Scenario:
     """The scenario ``name`` for a cluster of ``workers``; ``rate`` from ``spin_rate``."""
+    if "-" in name:
+        return build_scaling(name)
     if name == "wide":
         iterations = int(sizes.wide_seconds * rate)
         steps = tuple(
@@ -169,17 +216,39 @@ def to_pipeline(scenario: Scenario) -> Any:
     return Pipeline([node(s.func, list(s.inputs), s.output, name=s.name) for s in scenario.steps])
 
 
-def run_futures(client: Any, scenario: Scenario, token: str) -> dict[str, Any]:
-    """The same graph as plain Dask futures: Dask's own floor, no Kedro."""
-    values: dict[str, Any] = dict(scenario.inputs)
-    for step in scenario.steps:
-        values[step.output] = client.submit(
-            step.func,
-            *(values[name] for name in step.inputs),
-            key=f"{step.name}-{token}",
-            pure=False,
-        )
+def run_futures(client: Any, scenario: Scenario, token: str, batch: bool = False) -> Any:
+    """The same graph as plain Dask futures: Dask's own floor, no Kedro. One
+    ``submit`` per node, or with ``batch`` the whole graph in one ``get`` call.
+    Returns the outputs and when (``time.perf_counter``) each phase began or ended."""
+    from dask._task_spec import Task, TaskRef
+    from distributed import wait
+
     outputs = scenario.outputs
-    wanted = [values[name] for name in outputs]
-    del values  # as the Kedro runners do, let Dask free intermediate data when used
-    return dict(zip(outputs, client.gather(wanted), strict=True))
+    if batch:
+        keys = {step.output: f"{step.name}-{token}" for step in scenario.steps}
+        graph = {
+            keys[step.output]: Task(
+                keys[step.output],
+                step.func,
+                *(TaskRef(keys[n]) if n in keys else scenario.inputs[n] for n in step.inputs),
+            )
+            for step in scenario.steps
+        }
+        marks = {"submit_start": time.perf_counter()}
+        wanted = client.get(graph, [keys[name] for name in outputs], sync=False)
+    else:
+        marks = {"submit_start": time.perf_counter()}
+        values: dict[str, Any] = dict(scenario.inputs)
+        for step in scenario.steps:
+            values[step.output] = client.submit(
+                step.func,
+                *(values[name] for name in step.inputs),
+                key=f"{step.name}-{token}",
+                pure=False,
+            )
+        wanted = [values[name] for name in outputs]
+        del values  # as the Kedro runners do, let Dask free intermediate data when used
+    marks["execute_start"] = time.perf_counter()
+    wait(wanted)
+    marks["execute_end"] = time.perf_counter()
+    return dict(zip(outputs, client.gather(wanted), strict=True)), marks

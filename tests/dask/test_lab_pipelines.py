@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import psutil
+import pytest
 
 from tests.dask.helpers import lab_run, markers
 from tests.support import command_env
@@ -32,6 +33,48 @@ def test_node_and_dataset_hooks_fire_on_the_workers(lab, lab_cluster):
     assert {"measurements", "train_features", "linear.model"} <= by_kind["saved"].keys()
 
 
+def _chain_tasks(project) -> dict[str, tuple[str, int]]:
+    """The Dask task and process each link of the `chain` pipeline ran in."""
+    record = json.loads((project / "data" / "lab" / "out" / "link_4.json").read_text())
+    tasks = {}
+    for number in (4, 3, 2, 1):
+        tasks[f"link_{number}"] = (record["key"], record["pid"])
+        record = record["seen"]
+    return tasks
+
+
+@pytest.mark.parametrize(
+    ("params", "tasks"),
+    [
+        ([], [["link_1", "link_2", "link_3", "link_4"]]),
+        (["dask_client.tag_options.solo.fuse=false"], [["link_1", "link_2", "link_3"], ["link_4"]]),
+        (["dask_client.fuse=false"], [["link_1"], ["link_2"], ["link_3"], ["link_4"]]),
+    ],
+)
+def test_a_linear_chain_runs_as_one_task_and_still_reports_each_node(
+    lab, lab_cluster, params, tasks
+):
+    project, _ = lab
+    result = lab_run(lab, lab_cluster, "--pipelines", "chain", *[f"--params={p}" for p in params])
+    ran_in = _chain_tasks(project)
+    assert [sorted(g) for g in _groups(ran_in)] == tasks, ran_in
+    log = result.stdout + result.stderr
+    for number in (1, 2, 3, 4):  # each node reported once, its hooks fired
+        assert log.count(f"Completed node: link_{number}") == 1, log[-3000:]
+    assert "Completed 4 out of 4 nodes" in log
+    hooked = {(kind, name) for kind, name, _ in markers(project)}
+    assert {(kind, f"link_{n}") for kind in ("before_node", "after_node") for n in (1, 2, 3, 4)} <= hooked
+    # The persisted dataset inside the chain was saved.
+    assert (project / "data" / "lab" / "out" / "link_2.json").exists()
+
+
+def _groups(ran_in: dict[str, tuple[str, int]]) -> list[list[str]]:
+    groups: dict[tuple[str, int], list[str]] = {}
+    for name, task in sorted(ran_in.items()):
+        groups.setdefault(task, []).append(name)
+    return sorted(groups.values())
+
+
 def test_failing_node_stops_the_run_and_leaves_the_cluster_usable(lab, lab_cluster):
     project, _ = lab
     started = time.monotonic()
@@ -41,7 +84,10 @@ def test_failing_node_stops_the_run_and_leaves_the_cluster_usable(lab, lab_clust
     assert "ValueError" in log and "lab failure in boom" in log
     assert "Raised by Kedro node 'boom' on a Dask worker." in log
     assert "lab.py" in log  # the remote traceback reaches into the node's module
-    assert "You can resume the pipeline run" in log and "--from-nodes" in log
+    # first, boom and never share a task: first completed and is not run again.
+    assert "You can resume the pipeline run" in log
+    hint = log[log.index("--from-nodes") :].splitlines()[0]
+    assert "boom" in hint and "first" not in hint, hint
     out = project / "data" / "lab"
     assert (out / "out" / "first.json").exists()
     assert not (out / "never.json").exists()

@@ -75,6 +75,14 @@ def flaky() -> dict:
     return {"pid": os.getpid()}
 
 
+def link(previous: dict | None = None) -> dict:
+    """A chain link: the Dask task and process it ran in, and what came before."""
+    from distributed import get_worker
+
+    time.sleep(0.3)  # long enough for the chain to report progress on its way
+    return {"key": str(get_worker().get_current_task()), "pid": os.getpid(), "seen": previous}
+
+
 def lab_pipelines() -> dict[str, Pipeline]:
     gpu = [Node(where_am_i, None, f"lab_gpu_{i}", name=f"gpu_{i}", tags=["gpu"]) for i in range(3)]
     return {
@@ -100,6 +108,15 @@ def lab_pipelines() -> dict[str, Pipeline]:
             ]
         ),
         "gpu": Pipeline([*gpu, Node(flaky, None, "lab_flaky", name="flaky", tags=["gpu"])]),
+        # A linear chain, in memory and through a persisted dataset; link_4 is tagged.
+        "chain": Pipeline(
+            [
+                Node(link, None, "mem_link_1", name="link_1"),
+                Node(link, "mem_link_1", "lab_link_2", name="link_2"),
+                Node(link, "lab_link_2", "mem_link_3", name="link_3"),
+                Node(link, "mem_link_3", "lab_link_4", name="link_4", tags=["solo"]),
+            ]
+        ),
     }
 
 
@@ -184,10 +201,12 @@ def shared_cluster_pipelines() -> dict[str, Pipeline]:
         "wide": Pipeline(
             [Node(nap, f"params:lab_index_{i}", f"lab_wide_{i}", name=f"nap_{i}") for i in range(2)]
         ),
+        # Two consumers: the lock has to leave its task (a single consumer would fuse).
         "unpicklable": Pipeline(
             [
                 Node(make_lock, None, "mem_lock", name="make_lock"),
                 Node(use_lock, "mem_lock", "lab_lock_used", name="use_lock"),
+                Node(use_lock, "mem_lock", "lab_lock_used_again", name="use_lock_again"),
             ]
         ),
         "versioned": Pipeline([versioned]),

@@ -23,10 +23,10 @@ from .. import _kedro
 from . import scheduler_side
 from .cluster import check_connected, connect
 from .fingerprint import fingerprint, locked_packages
-from .graph import SubmittedPipeline, submit_pipeline
+from .graph import SubmittedPipeline, build_graph
 from .logs import receive_task_logs
 from .preflight import preflight
-from .progress import NodeProgress
+from .progress import NodeProgress, PhaseTimer
 from .settings import LOCAL_CLUSTER, check_settings, scheduler_address
 from .spec import (
     ProjectSource,
@@ -34,7 +34,11 @@ from .spec import (
     catalog_config,
     classify_datasets,
 )
-from .worker import remove_save_versions, remove_unfinished_versions
+from .worker import (
+    COMPLETED_ATTRIBUTE,
+    remove_save_versions,
+    remove_unfinished_versions,
+)
 
 # Sent by value: the scheduler needs no project code to run them.
 cloudpickle.register_pickle_by_value(scheduler_side)
@@ -70,6 +74,7 @@ class DaskRunner(AbstractRunner):
         node_timeout: float | None = None,
         worker_wait: float = 60,
         version_check: str = "error",
+        fuse: bool = True,
         project_source: dict[str, Any] | None = None,
         is_async: bool = False,
     ):
@@ -84,11 +89,13 @@ class DaskRunner(AbstractRunner):
             timeout: Seconds to wait for the scheduler to answer.
             security: ``distributed.security.Security`` keywords (TLS files).
             tag_options: Per node tag: ``resources``, ``retries``, ``priority``,
-                ``workers``, ``allow_other_workers`` and ``timeout`` (seconds).
+                ``workers``, ``allow_other_workers``, ``timeout`` (seconds) and ``fuse``.
             node_timeout: Seconds any node may run; None for no limit.
             worker_wait: Seconds to wait for a first worker before failing.
             version_check: ``error`` stops a run whose workers run other code or
                 package versions than this client; ``warn`` only logs it.
+            fuse: Run each linear chain of nodes (each the only consumer of the
+                one before) as one Dask task; a tag's ``fuse: false`` opts out.
             project_source: ``env``, ``conf_source`` and ``runtime_params`` of the
                 run, which workers use to rebuild its catalog (set by cli.py).
             is_async: Load and save each node's datasets asynchronously.
@@ -106,6 +113,7 @@ class DaskRunner(AbstractRunner):
                 "node_timeout": node_timeout,
                 "worker_wait": worker_wait,
                 "version_check": version_check,
+                "fuse": fuse,
             }
         )
         self._project_source = dict(project_source or {})
@@ -122,6 +130,7 @@ class DaskRunner(AbstractRunner):
     ) -> None:
         if not pipeline.nodes:
             return
+        timer = PhaseTimer()
         data = classify_datasets(pipeline, catalog)
         source = ProjectSource.current(
             env=self._project_source.get("env") or os.getenv("KEDRO_ENV"),
@@ -152,23 +161,40 @@ class DaskRunner(AbstractRunner):
             len(pipeline.nodes),
             self._settings.describe(),
         )
+        # Futures of finished tasks, and names of nodes that completed inside a fused
+        # chain, reported here as they happen: one wait, not a scan of all pending.
+        reports: queue.SimpleQueue[Future | list[str]] = queue.SimpleQueue()
+        timer.lap("prepare")
         with connect(self._settings) as client:
+            timer.lap("connect")
             try:
                 preflight(client, spec, pipeline, catalog)
-                with receive_task_logs(client, spec.token):
-                    submitted = submit_pipeline(
-                        client,
+                timer.lap("preflight")
+                with receive_task_logs(client, spec.token, reports.put):
+                    graph = build_graph(
                         pipeline,
                         spec=spec,
                         memory=data.memory,
                         feed=data.feed,
-                        token=spec.token,
                         tag_options=self._settings.tag_options,
                         node_timeout=self._settings.node_timeout,
+                        fuse=self._settings.fuse,
                     )
-                    self._wait_for_nodes(client, pipeline, catalog, submitted, spec)
-                    for name, future in submitted.free_outputs.items():
-                        catalog.save(name, future.result(timeout=RESULT_TIMEOUT)[name])
+                    timer.lap("prepare")
+                    submitted = graph.submit(client)
+                    timer.lap("submit")
+                    self._wait_for_nodes(
+                        client, pipeline, catalog, submitted, spec=spec, reports=reports
+                    )
+                    timer.lap("execute")
+                    # One request for all of them (they have finished): fetching one
+                    # by one was most of a wide run's teardown.
+                    names = list(submitted.free_outputs)
+                    values = client.gather(
+                        [submitted.free_outputs[name] for name in names]
+                    )
+                    for name, value in zip(names, values, strict=True):
+                        catalog.save(name, value[name])
             finally:
                 with suppress(Exception):
                     client.run_on_scheduler(
@@ -176,42 +202,68 @@ class DaskRunner(AbstractRunner):
                         client_id=client.id,
                         callback_timeout=CLEANUP_TIMEOUT,
                     )
+        timer.lap("teardown")
+        self._logger.debug("Dask run phases (seconds): %s", timer.phases)
 
-    def _wait_for_nodes(
+    def _wait_for_nodes(  # noqa: PLR0913
         self,
         client: Client,
         pipeline: Pipeline,
         catalog: CatalogProtocol,
         submitted: SubmittedPipeline,
+        *,
         spec: RunSpec,
+        reports: queue.SimpleQueue[Future | list[str]],
     ) -> None:
-        # Futures report here as they finish: one callback each, not a wait over
-        # everything still pending after every node (quadratic in the node count).
-        finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
-        pending = set(submitted.nodes) | set(submitted.free_outputs.values())
+        pending = set(submitted.tasks) | set(submitted.free_outputs.values())
         for future in pending:
-            future.add_done_callback(finished.put)
-        done_nodes: list[Node] = []
-        with NodeProgress(len(submitted.nodes), self._logger) as progress:
+            future.add_done_callback(reports.put)
+        done: dict[str, Node] = {}
+        by_name = {node.name: node for node in pipeline.nodes}
+        with NodeProgress(len(pipeline.nodes), self._logger) as progress:
+
+            def completed(names: list[str]) -> None:
+                for name in names:  # a chain may report a node twice: count it once
+                    if name not in done:
+                        done[name] = by_name[name]
+                        progress.node_completed(name)
+
             while pending:
                 try:
-                    future = finished.get(timeout=POLL_SECONDS)
+                    report = reports.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     check_connected(client)
                     continue
+                if isinstance(report, list):
+                    completed(report)
+                    continue
+                future = report
                 pending.discard(future)
                 if future.status != "finished":
+                    completed(_completed_before_failure(future))
                     client.cancel(list(pending))  # stop what has not started
-                    unfinished = [n for n in pipeline.nodes if n not in done_nodes]
+                    unfinished = [n for n in pipeline.nodes if n.name not in done]
                     _remove_partial_versions(client, catalog, spec, unfinished)
-                    self._suggest_resume_scenario(pipeline, done_nodes, catalog)
+                    self._suggest_resume_scenario(
+                        pipeline, list(done.values()), catalog
+                    )
                     _raise_failure(future, client)
-                # Dropping the node's future lets Dask free its in-memory outputs
+                # Dropping the task's future lets Dask free its in-memory outputs
                 # once their consumers are done.
-                node = submitted.nodes.pop(future, None)
-                if node is not None:
-                    done_nodes.append(node)
-                    progress.node_completed(node.name)
+                nodes = submitted.tasks.pop(future, None)
+                if nodes is not None:
+                    completed([node.name for node in nodes])
+
+
+def _completed_before_failure(future: Future) -> list[str]:
+    """The nodes of a failed fused chain that completed before the one that failed."""
+    if future.status != "error":
+        return []
+    with suppress(Exception):
+        return list(
+            getattr(future.exception(timeout=RESULT_TIMEOUT), COMPLETED_ATTRIBUTE, [])
+        )
+    return []
 
 
 def _remove_partial_versions(

@@ -1,11 +1,17 @@
-"""Submit a whole Kedro pipeline to Dask up front, one task per node.
+"""A whole Kedro pipeline as one Dask graph, submitted in one call: one task per node, or per
+chain of nodes that fuse (fusion.py).
 
-In-memory data moves worker to worker as futures and never through the client or
-the scheduler. A node's task returns its in-memory outputs as a dict; consumers of a
-single-output node take that dict directly, and a node with several in-memory outputs
-gets one small pick task per output, so a consumer pulls only what it uses. The client
-drops each node's future as soon as the node has finished, so Dask frees an
-intermediate dataset when its last consumer is done.
+The scheduler receives one graph instead of one update per node: on a large pipeline
+most of its time went to those updates. Every key of a run shares one prefix and one
+group (``("kedro-<token>", "<node>")``), so the scheduler's bookkeeping stays small
+however many nodes there are, and the node's name still shows on the dashboard.
+
+In-memory data moves worker to worker and never through the client or the scheduler.
+A task returns the in-memory outputs that other tasks use, as a dict; consumers of a
+task with one such output take that dict directly, and a task with several gets one
+small pick task per output, so a consumer pulls only what it uses. The client drops
+each task's future as soon as it has finished, so Dask frees an intermediate dataset
+when its last consumer is done.
 """
 
 from __future__ import annotations
@@ -14,108 +20,199 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dask._task_spec import Task, TaskRef, parse_input
+from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from distributed import Client, Future
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from .fusion import fuse_chains
 from .spec import RunSpec
 from .trampoline import call, pack
-from .worker import node_done, pick_output, run_node
+from .worker import node_done, pick_output, run_nodes
 
 # Packed once: the task functions that take no fixed arguments.
 _NODE_DONE = pack(node_done)
 _PICK_OUTPUT = pack(pick_output)
 
+Key = tuple[str, ...]
+
+
+@dataclass
+class PipelineGraph:
+    graph: HighLevelGraph  # every task of the run
+    groups: dict[Key, list[Node]]  # each node task's nodes: one, or a fused chain
+    free_outputs: dict[str, Key]  # in-memory outputs no node consumes: {name: data}
+
+    def submit(self, client: Client) -> SubmittedPipeline:
+        """Send the whole graph to the scheduler in one message."""
+        wanted = [*self.groups, *sorted(set(self.free_outputs.values()) - set(self.groups))]
+        futures = {f.key: f for f in client.get(self.graph, wanted, sync=False)}
+        return SubmittedPipeline(
+            {futures[key]: group for key, group in self.groups.items()},
+            {name: futures[key] for name, key in self.free_outputs.items()},
+        )
+
 
 @dataclass
 class SubmittedPipeline:
-    nodes: dict[Future, Node]  # each node's task; its result holds the node's outputs
-    free_outputs: dict[str, Future]  # in-memory outputs no node consumes: {name: data}
+    tasks: dict[Future, list[Node]]  # each node task's nodes
+    free_outputs: dict[str, Future]
 
 
-def submit_pipeline(  # noqa: PLR0913
-    client: Client,
+@dataclass(frozen=True)
+class TaskOptions:
+    """What a node's tags ask of its task."""
+
+    annotations: dict[str, Any]  # Dask's: resources, retries, priority, workers...
+    timeout: float | None  # the node's time limit
+    fuse: bool  # may share a task with its chain neighbours
+
+    def fusion_key(self) -> str | None:
+        """Equal for nodes that may share a task; None for a node that runs alone."""
+        return f"{self.layer_name()} {self.timeout}" if self.fuse else None
+
+    def layer_name(self) -> str:
+        return repr(sorted(self.annotations.items()))
+
+
+def build_graph(  # noqa: PLR0913
     pipeline: Pipeline,
     *,
     spec: RunSpec,
     memory: Mapping[str, Any],
     feed: Mapping[str, Any],
-    token: str,
     tag_options: Mapping[str, dict],
     node_timeout: float | None,
-) -> SubmittedPipeline:
-    """Submit every node; ``memory`` names the datasets passed as futures and
+    fuse: bool,
+) -> PipelineGraph:
+    """The run's Dask graph; ``memory`` names the datasets passed between tasks and
     ``feed`` holds the parameter values, sent with the nodes that read them. The
     small ``spec`` travels with each task: a shared copy on the workers would be
     per-run state that outlives a killed client, or a dependency that ties tasks
     to the workers holding it."""
-    holders: dict[str, Future] = {}  # in-memory dataset -> future of {name: data}
-    results: dict[Node, Future] = {}
-    markers: dict[Node, Future] = {}  # data-free "finished" stand-ins, made on demand
-
-    def finished(parent: Node) -> Future:
-        if not any(name in memory for name in parent.outputs):
-            return results[parent]  # its result is an empty dict: nothing to move
-        if parent not in markers:
-            markers[parent] = client.submit(
-                call,
-                _NODE_DONE,
-                results[parent],
-                key=f"{parent.name}-done-{token}",
-                pure=False,
-            )
-        return markers[parent]
-
-    dependencies = pipeline.node_dependencies
-    for node in pipeline.nodes:  # topologically sorted: producers come first
-        inputs = {name: holders[name] for name in node.inputs if name in holders}
-        # Parents that pass no in-memory data only need to have finished.
-        after = [
-            finished(parent)
-            for parent in dependencies[node]
-            if not set(parent.outputs) & inputs.keys()
+    options = {n: task_options(n, tag_options, node_timeout) for n in pipeline.nodes}
+    # Groups of nodes that run as one task each, in topological order.
+    groups = (
+        fuse_chains(pipeline, lambda n: options[n].fusion_key())
+        if fuse
+        else [[n] for n in pipeline.nodes]
+    )
+    run = f"kedro-{spec.token}"
+    producer = {name: node for node in pipeline.nodes for name in node.outputs}
+    used_by: dict[str, list[Node]] = {}
+    for node in pipeline.nodes:
+        for name in node.inputs:
+            used_by.setdefault(name, []).append(node)
+    free = set(pipeline.outputs()) & memory.keys()
+    # A group's in-memory outputs that other tasks use or that no node consumes.
+    exports = [
+        [
+            name
+            for node in group
+            for name in node.outputs
+            if name in memory
+            and (name in free or any(user not in group for user in used_by[name]))
         ]
-        options, timeout = task_options(node, tag_options, node_timeout)
-        feed_for_node = {name: feed[name] for name in node.inputs if name in feed}
-        result = client.submit(
-            call,
-            pack(run_node, node, spec, feed_for_node, timeout),
-            inputs,
-            *after,
-            key=f"{node.name}-{token}",
-            pure=False,
-            **options,
-        )
-        results[node] = result
-        in_memory = [name for name in node.outputs if name in memory]
-        for name in in_memory:
-            holders[name] = (
-                result
-                if len(in_memory) == 1
-                else client.submit(
-                    call, _PICK_OUTPUT, result, name, key=f"{name}-{token}", pure=False
+        for group in groups
+    ]
+
+    keys = [_task_key(run, group) for group in groups]
+    index_of = {node: index for index, group in enumerate(groups) for node in group}
+    plain: dict[Key, Any] = {}  # pick and done tasks: no options of their own
+    holders: dict[
+        str, Key
+    ] = {}  # in-memory dataset -> key of a task giving {name: data}
+    for key, names in zip(keys, exports, strict=True):
+        for name in names:
+            holders[name] = key if len(names) == 1 else (run, "output", name)
+            if len(names) > 1:
+                plain[holders[name]] = Task(
+                    holders[name], call, _PICK_OUTPUT, TaskRef(key), name
                 )
-            )
-    free = {name: holders[name] for name in pipeline.outputs() if name in holders}
-    # Only the node futures and free outputs stay referenced from here on.
-    return SubmittedPipeline({future: node for node, future in results.items()}, free)
+
+    def finished(index: int) -> Key:
+        """A key that only says group ``index`` has finished: no data to move."""
+        if not exports[index]:
+            return keys[index]  # its result is an empty dict
+        done = (run, "done", keys[index][1])
+        plain.setdefault(done, Task(done, call, _NODE_DONE, TaskRef(keys[index])))
+        return done
+
+    layers: dict[str, tuple[dict[str, Any], dict[Key, Any]]] = {}
+    for index, (key, group) in enumerate(zip(keys, groups, strict=True)):
+        # Only a group's first node has parents outside it (see fusion.py).
+        inputs = {
+            name: holders[name]
+            for name in group[0].inputs
+            if name in holders and index_of[producer[name]] != index
+        }
+        suppliers = {index_of[producer[name]] for name in inputs}
+        after = {
+            finished(index_of[parent])
+            for parent in pipeline.node_dependencies[group[0]]
+            if index_of[parent] not in suppliers
+        }
+        group_feed = {
+            name: feed[name] for node in group for name in node.inputs if name in feed
+        }
+        own = options[group[0]]
+        payload = pack(run_nodes, group, spec, group_feed, own.timeout, exports[index])
+        _, layer = layers.setdefault(own.layer_name(), (own.annotations, {}))
+        layer[key] = Task(
+            key,
+            call,
+            payload,
+            parse_input({name: TaskRef(k) for name, k in inputs.items()}),
+            *(TaskRef(k) for k in sorted(after)),
+        )
+
+    # One layer per set of options: Dask applies a layer's annotations to its tasks.
+    named: dict[str, tuple[dict[str, Any], dict[Key, Any]]] = {
+        f"{run}-plain": ({}, plain)
+    } | {f"{run}-{number}": layer for number, layer in enumerate(layers.values())}
+    graph = HighLevelGraph(
+        {
+            name: MaterializedLayer(mapping, annotations=annotations or None)
+            for name, (annotations, mapping) in named.items()
+        },
+        dict.fromkeys(named, set()),
+    )
+    return PipelineGraph(
+        graph,
+        dict(zip(keys, groups, strict=True)),
+        {name: holders[name] for name in sorted(free)},
+    )
+
+
+def _task_key(run: str, group: list[Node]) -> Key:
+    name = group[0].name if len(group) == 1 else f"{group[0].name}..{group[-1].name}"
+    return (run, name)
 
 
 def task_options(
     node: Node, tag_options: Mapping[str, dict], node_timeout: float | None
-) -> tuple[dict[str, Any], float | None]:
-    """Client.submit keywords for the node's tags, and its time limit: the
-    smallest a tag sets, else ``node_timeout``."""
-    options: dict[str, Any] = {}
+) -> TaskOptions:
+    """What the node's tags set: Dask annotations, the time limit (the smallest a
+    tag sets, else ``node_timeout``), and whether the node may be fused."""
+    annotations: dict[str, Any] = {}
     timeouts = []
+    fuse = True
     for tag in sorted(node.tags & tag_options.keys()):
         for key, value in tag_options[tag].items():
             if key == "resources":
-                options["resources"] = {**options.get("resources", {}), **value}
+                annotations["resources"] = {**annotations.get("resources", {}), **value}
             elif key == "retries":
-                options["retries"] = max(options.get("retries", 0), int(value))
+                annotations["retries"] = max(annotations.get("retries", 0), int(value))
             elif key == "timeout":
                 timeouts.append(float(value))
+            elif key == "fuse":
+                fuse = fuse and bool(value)
+            elif key == "workers":
+                annotations["workers"] = (
+                    [value] if isinstance(value, str) else list(value)
+                )
             else:
-                options[key] = value
-    return options, min(timeouts) if timeouts else node_timeout
+                annotations[key] = value
+    timeout = min(timeouts) if timeouts else node_timeout
+    return TaskOptions(annotations, timeout, fuse)

@@ -3,13 +3,16 @@
 ``Client.forward_logging`` registers a cluster-wide plugin under a fixed name, so two
 runs on one cluster would receive each other's logs. Instead each node task forwards
 the records of its own thread, tagged with the run's token, on one shared topic.
+A task that runs a fused chain of nodes also reports there which nodes completed,
+so the client's progress moves with each node, not only at the end of the chain.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +23,9 @@ TOPIC = "kedro-dask-runner-logs"
 # the client that started them (see cluster.py).
 LOCAL_CLUSTER_OF = "KEDRO_DASK_LOCAL_CLUSTER_OF"
 _PLAIN = (str, int, float, bool, type(None))
+# A fused chain reports its completed nodes at most this often: one event per node
+# would cost the scheduler what fusing saved.
+PROGRESS_INTERVAL_SECONDS = 0.2
 
 
 class _TaskLogForwarder(logging.Handler):
@@ -81,13 +87,38 @@ def forward_task_logs(
             forwarded.removeHandler(handler)
 
 
+class ChainProgress:
+    """On a worker: tells the client which nodes of a fused chain have completed."""
+
+    def __init__(self, token: str):
+        self._token = token
+        self._worker = get_worker()
+        self._unsent: list[str] = []
+        self._sent_at = time.monotonic()
+
+    def completed(self, name: str) -> None:
+        self._unsent.append(name)
+        if time.monotonic() - self._sent_at >= PROGRESS_INTERVAL_SECONDS:
+            self._worker.log_event(
+                TOPIC, {"token": self._token, "completed": self._unsent}
+            )
+            self._unsent = []
+            self._sent_at = time.monotonic()
+
+
 @contextmanager
-def receive_task_logs(client: Client, token: str) -> Iterator[None]:
-    """On the client: log this run's forwarded records through the local loggers."""
+def receive_task_logs(
+    client: Client, token: str, on_completed: Callable[[list[str]], None]
+) -> Iterator[None]:
+    """On the client: log this run's forwarded records through the local loggers,
+    and pass the names of completed nodes of fused chains to ``on_completed``."""
 
     def handle(event: tuple[float, dict[str, Any]]) -> None:
         attrs = event[1]
         if not isinstance(attrs, dict) or attrs.get("token") != token:
+            return
+        if "completed" in attrs:
+            on_completed(list(attrs["completed"]))
             return
         record = logging.makeLogRecord(attrs)
         target = logging.getLogger(record.name)

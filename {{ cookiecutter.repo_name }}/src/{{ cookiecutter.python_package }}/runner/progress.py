@@ -1,8 +1,10 @@
-"""Completed nodes out of the total: a progress bar on a terminal, log lines elsewhere."""
+"""How a run is going: completed nodes out of the total (a progress bar on a terminal,
+log lines elsewhere), and where its time went."""
 
 from __future__ import annotations
 
 import logging
+import time
 from types import TracebackType
 
 from rich import get_console
@@ -67,3 +69,17 @@ def _logging_console() -> Console | None:
             if isinstance(console, Console):
                 return console
     return None
+
+
+class PhaseTimer:
+    """Seconds spent in each phase of a run, for ``kedro run`` at DEBUG level and
+    the benchmarks: time since the previous lap counts towards ``name``."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = self.phases.get(name, 0.0) + now - self._last
+        self._last = now

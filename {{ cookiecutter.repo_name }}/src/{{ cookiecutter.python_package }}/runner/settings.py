@@ -23,7 +23,8 @@ from .errors import DaskRunError
 PREFIX = "dask_client"
 ADDRESS_ENV_VAR = "DASK_SCHEDULER_ADDRESS"
 LOCAL_CLUSTER = "distributed.LocalCluster"
-# What a node tag may set for its nodes: keywords of Client.submit, and a time limit.
+# What a node tag may set for its nodes: Dask task options, a time limit, and
+# whether they may share a task with their chain neighbours.
 TAG_OPTION_KEYS = (
     "resources",
     "retries",
@@ -31,6 +32,7 @@ TAG_OPTION_KEYS = (
     "workers",
     "allow_other_workers",
     "timeout",
+    "fuse",
 )
 # What to do when a worker runs other code than the client.
 VERSION_CHECKS = ("error", "warn")
@@ -56,6 +58,7 @@ class DaskSettings:
     node_timeout: float | None = None
     worker_wait: float = 60
     version_check: str = "error"
+    fuse: bool = True
 
     def describe(self) -> str:
         return self.address or f"a new {self.cluster_class}"
@@ -98,6 +101,7 @@ def check_settings(raw: Mapping[str, Any] | None) -> DaskSettings:
         version_check=_choice(
             raw.get("version_check", "error"), "version_check", VERSION_CHECKS
         ),
+        fuse=_flag(raw.get("fuse", True), "fuse"),
     )
 
 
@@ -108,6 +112,12 @@ def _fail(key: str, problem: str) -> DaskSettingsError:
 def _choice(value: Any, key: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise _fail(key, f"expected one of {', '.join(allowed)}, got {value!r}.")
+    return value
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(key, f"expected true or false, got {value!r}.")
     return value
 
 
@@ -266,9 +276,8 @@ def _check_tag_values(key: str, options: dict[str, Any]) -> None:
         raise _fail(
             f"{key}.workers", f"expected an address or a list of them, got {workers!r}."
         )
-    if "allow_other_workers" in options and not isinstance(
-        options["allow_other_workers"], bool
-    ):
-        raise _fail(f"{key}.allow_other_workers", "expected true or false.")
+    for flag in ("allow_other_workers", "fuse"):
+        if flag in options:
+            _flag(options[flag], f"{key}.{flag}")
     if "timeout" in options:
         _optional_seconds(options["timeout"], f"{key}.timeout")

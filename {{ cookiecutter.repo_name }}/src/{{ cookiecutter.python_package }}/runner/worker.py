@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from pluggy import PluginManager
 from .. import _kedro
 from .errors import DaskRunError
 from .fingerprint import fingerprint
-from .logs import LOCAL_CLUSTER_OF, forward_task_logs
+from .logs import LOCAL_CLUSTER_OF, ChainProgress, forward_task_logs
 from .spec import RunSpec, node_catalog, worker_catalog
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ ABORT_GRACE_SECONDS = 10
 RESTART_DEADLINE_SECONDS = 15
 WATCH_INTERVAL_SECONDS = 1
 _LIVE_TASK_STATES = {"executing", "long-running"}
+# Set on a node's exception: the names of the nodes of its task that completed first.
+COMPLETED_ATTRIBUTE = "kedro_completed_nodes"
 # The client's marker files for the shared-disk check: MARKER_PREFIX + run token.
 MARKER_PREFIX = ".kedro-dask-marker-"
 
@@ -93,42 +95,57 @@ _current = threading.local()  # .running: the _RunningNode this thread executes
 _watchdog: list[threading.Thread] = []  # at most one, started on first use
 
 
-def run_node(  # noqa: PLR0913
-    node: Node,
+def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
+    nodes: list[Node],
     spec: RunSpec,
     feed: dict[str, Any],
     timeout: float | None,
+    exports: list[str],
     inputs: dict[str, dict],
     *after: Any,
 ) -> dict:
-    """Run ``node`` and return its in-memory outputs, ``{name: data}``.
+    """Run ``nodes`` (one, or a fused chain) in order; return the in-memory outputs
+    other tasks use, ``{name: data}`` for each name in ``exports``.
 
     Each in-memory input arrives as its producer's ``{name: data}``; ``feed`` holds
-    the parameters the node reads. ``after`` only orders this task after nodes it
-    depends on through persisted datasets, which load here from the catalog.
+    the parameters the nodes read. ``after`` only orders this task after nodes it
+    depends on through persisted datasets, which load here from the catalog. Each
+    node has its own time limit, ``timeout``. If a node fails, its exception lists
+    the nodes of the chain that completed before it (``COMPLETED_ATTRIBUTE``).
     """
     worker = get_worker()
-    running = _RunningNode(
-        node.name,
-        worker.get_current_task(),
-        worker,
-        in_client_process=spec.client_pid == os.getpid(),
-    )
+    key = worker.get_current_task()
+    in_client_process = spec.client_pid == os.getpid()
     values = {name: holder[name] for name, holder in inputs.items()}
+    progress = ChainProgress(spec.token) if len(nodes) > 1 else None
+    completed: list[str] = []
     run_catalog = _checkout_catalog(spec, check_code=True)
     try:
-        catalog = node_catalog(run_catalog, spec, node, values, feed)
-        for path in remove_save_versions(catalog, node.outputs):
-            # A worker that died mid-save, or a retry: the new attempt must save.
-            logger.warning(
-                "Removed %s left by an earlier attempt of %s", path, node.name
-            )
-        outputs = _execute(node, catalog, spec, running, timeout)
+        for position, node in enumerate(nodes):
+            running = _RunningNode(node.name, key, worker, in_client_process)
+            try:
+                catalog = node_catalog(run_catalog, spec, node, values, feed)
+                for path in remove_save_versions(catalog, node.outputs):
+                    # A worker that died mid-save, or a retry: the new attempt must save.
+                    logger.warning(
+                        "Removed %s left by an earlier attempt of %s", path, node.name
+                    )
+                values.update(_execute(node, catalog, spec, running, timeout))
+            except BaseException as exc:
+                with suppress(AttributeError):
+                    setattr(exc, COMPLETED_ATTRIBUTE, completed)
+                raise
+            completed.append(node.name)
+            # Let go of what the rest of the chain no longer reads.
+            later = {name for rest in nodes[position + 1 :] for name in rest.inputs}
+            values = {k: v for k, v in values.items() if k in later or k in exports}
+            if progress is not None and position < len(nodes) - 1:
+                progress.completed(node.name)
     finally:
         _return_catalog(spec.token)
-    memory = {name: outputs[name] for name in node.outputs if name in spec.memory}
-    _check_serialisable(node, memory)
-    return memory
+    outputs = {name: values[name] for name in exports}
+    _check_serialisable(nodes, outputs)
+    return outputs
 
 
 def _execute(
@@ -366,8 +383,9 @@ def remove_unfinished_versions(spec: RunSpec, names: list[str]) -> list[str]:
         _return_catalog(spec.token)
 
 
-def _check_serialisable(node: Node, outputs: dict[str, Any]) -> None:
+def _check_serialisable(nodes: list[Node], outputs: dict[str, Any]) -> None:
     for name, value in outputs.items():
+        node = next(node for node in nodes if name in node.outputs)
         try:
             # Protocol 5 keeps large array buffers out of band: no copy of the data.
             cloudpickle.dumps(value, protocol=5, buffer_callback=lambda _: None)
