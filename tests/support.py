@@ -7,10 +7,15 @@ install it and one way to run a command with a bounded wait.
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -149,11 +154,18 @@ def copy_project(project: Path, target: Path) -> Path:
     return target
 
 
-def free_port() -> int:
-    """A loopback port that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_port(below: int | None = None) -> int:
+    """A loopback port that nothing listens on right now; ``below``: for servers that
+    refuse the ephemeral range (kedro-viz takes no port above 49151)."""
+    for _ in range(100):
+        wanted = random.randrange(10000, below) if below else 0
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", wanted))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free loopback port below {below}")
 
 
 def kedro_in(python: Path) -> Path:
@@ -172,3 +184,36 @@ def kedro(
         check=check,
         env=command_env(COLUMNS="200", **env),
     )
+
+
+def first_answer(
+    args: list, cwd: Path, url: str, env: dict[str, str], timeout: float = 90
+) -> bytes:
+    """Start a server (its own process group), return what ``url`` answers once it
+    answers, then stop the server. On failure, show the server's last output."""
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(
+            [str(a) for a in args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as response:
+                        return response.read()
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise AssertionError(
+                            f"{url} did not answer; the server printed:\n{log.read()[-4000:]}"
+                        ) from None
+                    time.sleep(0.5)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait(timeout=30)

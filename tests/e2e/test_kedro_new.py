@@ -12,7 +12,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.support import kedro_in, kedro_new, run
+from tests.support import (
+    command_env,
+    copy_project,
+    first_answer,
+    free_port,
+    kedro,
+    kedro_in,
+    kedro_new,
+    run,
+)
 
 
 def _assert_is_project(project: Path, package: str) -> None:
@@ -135,3 +144,54 @@ def _pins(lock: Path) -> list[str]:
         for line in lock.read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+def _activated(python: Path, home: Path) -> dict[str, str]:
+    """What `source .venv/bin/activate` gives: `kedro ipython` starts the `ipython` on
+    PATH. A home of its own, for Jupyter's kernel and runtime files."""
+    return {"PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(home)}
+
+
+def test_kedros_usual_tools_work_on_the_project(installed_project, tmp_path):
+    """IPython, the example notebook, Kedro-Viz and Jupyter, from the development lock."""
+    project, python = installed_project
+    project = copy_project(project, tmp_path / project.name)
+    env = _activated(python, tmp_path / "home")
+    kedro(project, python, "run")
+
+    script = 'print(catalog.load("params:data_generation"), catalog.load("best_model"))'
+    shell = kedro(project, python, "ipython", "-c", script, **env)
+    assert "'n_rows': 5000" in shell.stdout and "'best_model': 'quadratic'" in shell.stdout
+
+    notebook = project / "notebooks" / "first_look.ipynb"
+    run([python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+         "--output-dir", tmp_path / "executed", notebook], cwd=project,
+        env=command_env(**env), timeout=300)  # fmt: skip
+    cells = json.loads((tmp_path / "executed" / notebook.name).read_text())["cells"]
+    results = "".join(
+        "".join(output.get("data", {}).get("text/plain", ""))
+        for cell in cells
+        for output in cell.get("outputs", [])
+    )
+    assert "quadratic" in results and "'n_rows'" in results
+
+    kedro(project, python, "viz", "build", **env)
+    graph = json.loads((project / "build" / "api" / "main").read_text())
+    nodes = {node["name"] for node in graph["nodes"] if node["type"] == "task"}
+    assert {"generate_measurements", "compare_models", "select_best_model"} <= nodes
+    assert (project / "build" / "index.html").is_file()
+
+    port = free_port(below=49152)
+    viz = first_answer([kedro_in(python), "viz", "run", "--no-browser", "--host", "127.0.0.1",
+                        "--port", port], project, f"http://127.0.0.1:{port}/api/main",
+                       command_env(**env))  # fmt: skip
+    assert {node["name"] for node in json.loads(viz)["nodes"]} >= nodes
+
+    port, token = free_port(), "e2e-token"
+    lab = [kedro_in(python), "jupyter", "lab", "--no-browser", "--port", port,
+           f"--IdentityProvider.token={token}"]  # fmt: skip
+    lab += ["--allow-root"] if os.geteuid() == 0 else []
+    url = f"http://127.0.0.1:{port}/api/kernelspecs?token={token}"
+    kernels = json.loads(first_answer(lab, project, url, command_env(**env)))
+    # `kedro jupyter lab` made the project's kernel (with the catalog) the default.
+    assert kernels["default"] == f"kedro_{project.name.replace('-', '_')}"

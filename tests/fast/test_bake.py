@@ -16,6 +16,7 @@ from tests.support import STARTER, bake, run
 COPIED_VERBATIM = json.loads((STARTER / "cookiecutter.json").read_text())["_copy_without_render"]
 
 EXPECTED_FILES = {
+    ".dive-ci",
     ".dockerignore",
     ".gitignore",
     "Dockerfile",
@@ -37,14 +38,17 @@ EXPECTED_FILES = {
     "docs/containers.md",
     "docs/dask.md",
     "docs/deploy.md",
-    "notebooks/.gitkeep",
+    "logs/.gitkeep",
+    "notebooks/first_look.ipynb",
     "pyproject.toml",
+    "references/.gitkeep",
     "requirements-dev.in",
     "requirements-dev.txt",
     "requirements-prefect.in",
     "requirements-prefect.txt",
     "requirements.in",
     "requirements.txt",
+    "results/.gitkeep",
     "src/rocket_science/__init__.py",
     "src/rocket_science/__main__.py",
     "src/rocket_science/_kedro.py",
@@ -117,6 +121,16 @@ def test_file_set(project):
     assert not files - EXPECTED_FILES, f"unexpected: {sorted(files - EXPECTED_FILES)}"
     assert not any("{{" in name or "cookiecutter" in name for name in files)
     assert not any(name.startswith("docs_") for name in files), "merge notes leaked"
+
+
+def test_ships_what_kedro_docker_reads(project):
+    """kedro-docker mounts these folders (Docker would create missing ones owned by
+    root) and reads .dive-ci's three rules for `kedro docker dive`."""
+    for folder in ("conf/local", "data", "logs", "notebooks", "references", "results"):
+        assert (project / folder).is_dir(), folder
+    rules = yaml.safe_load((project / ".dive-ci").read_text())["rules"]
+    assert set(rules) == {"lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"}
+    assert 0 < rules["lowestEfficiency"] <= 1 and 0 < rules["highestUserWastedPercent"] <= 1
 
 
 def test_conf_local_is_empty_but_kept(project):
