@@ -24,9 +24,11 @@ import pytest
 from tests.container.helpers import (
     BASE_IMAGE,
     BUILD_TIMEOUT,
+    HOST_UID,
     PIP_CERT,
     PLANTED_KEYS,
     PROJECT_NAME,
+    PROJECT_ROOT,
     REGISTRY,
     REPO_NAME,
     SECRET,
@@ -123,7 +125,7 @@ def plain_run_outputs(built, tmp_path_factory) -> Path:
         docker("run", "--name", name, "-e", "KEDRO_DISABLE_TELEMETRY=true",
                "-e", "DO_NOT_TRACK=1", built.ref, timeout=300)  # fmt: skip
         out = tmp_path_factory.mktemp("plain-run")
-        docker("cp", f"{name}:/app/data/.", str(out), timeout=60)
+        docker("cp", f"{name}:{PROJECT_ROOT}/data/.", str(out), timeout=60)
         return out
     finally:
         docker("rm", "--force", name, check=False)
@@ -142,3 +144,16 @@ def store_image(docker_ready) -> str:
             timeout=BUILD_TIMEOUT,
         )  # fmt: skip
     return image
+
+
+@pytest.fixture(scope="session")
+def host_project(built, installed_project, tmp_path_factory) -> tuple[Path, Path]:
+    """(a copy of the built project owned by HOST_UID, as a developer's checkout is;
+    the python of a venv with the development lock, hence kedro-docker). The copy has
+    the same content as the build context of `built`, so its builds reuse those layers."""
+    _, python = installed_project
+    project = tmp_path_factory.mktemp("host") / built.path.name
+    shutil.copytree(built.path, project, symlinks=True)
+    for path in (project, *project.rglob("*")):
+        os.lchown(path, HOST_UID, HOST_UID)
+    return project, python

@@ -4,6 +4,7 @@ base image and registry, and the names the tier's project is made with."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import command_env, run
+from tests.support import command_env, kedro, kedro_in, run
 
 BASE_IMAGE = os.environ.get("STARTER_BASE_IMAGE", "local/python:3.11-slim")
 REGISTRY = os.environ.get("STARTER_REGISTRY", "127.0.0.1:5000")
@@ -36,6 +37,12 @@ PLANTED_KEYS = (
     "conf/deploy/.env",
 )
 BUILD_TIMEOUT = 900  # the cold build installs the locked dependencies from PyPI
+# The image's project folder (WORKDIR), where kedro-docker mounts the project's folders.
+PROJECT_ROOT = "/home/kedro_docker"
+# Stands for a developer's own account: this machine runs the tests as root.
+HOST_UID = 4321
+# What `kedro` on the host must not leave behind as root in a project that HOST_UID owns.
+KEDRO_DOCKER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "DOCKER_CLI_HINTS": "false"}
 
 
 def docker_env(**extra: str) -> dict[str, str]:
@@ -104,3 +111,22 @@ def build_args(image: str, tag: str) -> list[str]:
         f"BASE_IMAGE={BASE_IMAGE}",
         f"PIP_CERT={PIP_CERT}",
     ]
+
+
+def kedro_docker_build_args(image: str, *build_args: str, uid: int | None = None) -> list[str]:
+    """`kedro docker build` with the local base image and the proxy's CA (a path in it)."""
+    extra = " ".join(f"--build-arg {arg}" for arg in (f"PIP_CERT={PIP_CERT}", *build_args))
+    ids = ["--uid", str(uid), "--gid", str(uid)] if uid is not None else []
+    return ["build", "--image", image, "--base-image", BASE_IMAGE, "--docker-args", extra, *ids]
+
+
+def kedro_docker(
+    project: Path, python: Path, *args: str, terminal: bool = False, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`kedro docker ...` with kedro-docker from the development lock in ``python``'s venv.
+    ``terminal``: under script(1), for the commands that run `docker run -it`."""
+    if not terminal:
+        return kedro(project, python, "docker", *args, timeout=timeout, **KEDRO_DOCKER_ENV)
+    command = shlex.join([str(kedro_in(python)), "docker", *args])
+    return run(["script", "-qfec", command, "/dev/null"], cwd=project, timeout=timeout,
+               env=command_env(COLUMNS="200", **KEDRO_DOCKER_ENV))  # fmt: skip

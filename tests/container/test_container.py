@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import urllib.request
@@ -16,16 +17,21 @@ import pytest
 from tests.container.helpers import (
     BASE_IMAGE,
     BUILD_TIMEOUT,
+    HOST_UID,
+    KEDRO_DOCKER_ENV,
     PACKAGE,
     PLANTED_KEYS,
+    PROJECT_ROOT,
     REGISTRY,
     SECRET,
     build_args,
     docker,
     hadolint_path,
+    kedro_docker,
+    kedro_docker_build_args,
     make,
 )
-from tests.support import free_port, require
+from tests.support import command_env, first_answer, free_port, kedro, kedro_in, require
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -108,6 +114,7 @@ def test_kedro_run_in_container(plain_run_outputs):
 def test_runs_as_fixed_non_root_user(built):
     info = json.loads(docker("image", "inspect", built.ref).stdout)[0]
     assert info["Config"]["User"] == "10001:10001"
+    assert info["Config"]["WorkingDir"] == PROJECT_ROOT  # where kedro-docker mounts
     assert in_image(built, "id", "-u").strip() == "10001"
     # data/ and conf/local exist and are writable by that user; the venv is on PATH.
     probe = (
@@ -125,16 +132,18 @@ def test_runs_as_fixed_non_root_user(built):
 def test_image_has_no_local_config_credentials_or_data(built):
     # The project has conf/local/credentials.yml, a base credentials file, data, a
     # notebook, .env and .venv (see the container_project fixture).
-    listing = in_image(built, "find", "/app", "-not", "-path", "/app/data/*/.gitkeep")
+    root = PROJECT_ROOT
+    listing = in_image(built, "find", root, "-not", "-path", f"{root}/data/*/.gitkeep")
     files = set(listing.split())
-    local = {f for f in files if f.startswith("/app/conf/local/")}
-    assert local <= {"/app/conf/local/.gitkeep"}, local
-    assert "/app/conf/local" in files
+    local = {f for f in files if f.startswith(f"{root}/conf/local/")}
+    assert local <= {f"{root}/conf/local/.gitkeep"}, local
+    assert f"{root}/conf/local" in files
     assert not [f for f in files if "credentials" in f]
-    assert not [f for f in files if f.startswith("/app/data/") and Path(f).suffix]
+    assert not [f for f in files if f.startswith(f"{root}/data/") and Path(f).suffix]
     assert not [f for f in files if f.endswith((".ipynb", ".env")) or "/.git" in f]
-    assert not [f for f in files if "/.venv" in f or "/notebooks" in f]
-    planted_in_image = {f"/app/{planted}" for planted in PLANTED_KEYS} & files
+    # notebooks/ (and kedro-docker's other mount points) exist, empty.
+    assert not [f for f in files if "/.venv" in f or f.startswith(f"{root}/notebooks/")]
+    planted_in_image = {f"{root}/{planted}" for planted in PLANTED_KEYS} & files
     assert not planted_in_image, planted_in_image
     # And the secret is nowhere in the image's file system.
     found = docker(
@@ -175,21 +184,44 @@ def test_make_targets_explain_missing_tools(built):
     assert no_cluster.returncode != 0 and "Run 'make cluster-up' first" in no_cluster.stderr
 
 
-def test_pipeline_on_compose_cluster_matches_plain_run(built, plain_run_outputs, tmp_path):
-    port = str(free_port())
+def _host_run(built, installed_project, tmp_path, *params: str):
+    """`kedro run --env dask` on this machine (the development venv) in a copy of the
+    project the image was built from, against the compose cluster's scheduler."""
+    project = tmp_path / "host-run"
+    shutil.copytree(built.path, project, symlinks=True)
+    _, python = installed_project
+    return kedro(project, python, "run", "--env", "dask", "--params", ",".join(params),
+                 timeout=300, check=False)  # fmt: skip
+
+
+def test_pipeline_on_compose_cluster_matches_plain_run(
+    built, plain_run_outputs, installed_project, tmp_path
+):
+    port, scheduler_port = str(free_port()), str(free_port())
     try:
-        up = built.make("cluster-up", "WORKERS=2", f"DASHBOARD_PORT={port}", timeout=300)
+        up = built.make("cluster-up", "WORKERS=2", f"DASHBOARD_PORT={port}",
+                        f"SCHEDULER_PORT={scheduler_port}", timeout=300)  # fmt: skip
         assert "cluster ready: 2 workers" in up.stdout
+        assert f"scheduler for runs on this machine: tcp://127.0.0.1:{scheduler_port}" in up.stdout
         states = docker("ps", "--filter", f"label=com.docker.compose.project={built.image}",
                         "--format", "{{.Names}} {{.Status}} {{.Ports}}").stdout  # fmt: skip
         lines = states.strip().splitlines()
         assert len(lines) == 3, states
         assert sum("_worker_" in line or "-worker-" in line for line in lines) == 2, states
         assert all("(healthy)" in line for line in lines), states
-        # The dashboard is published on the loopback interface only.
+        # The dashboard and the scheduler are published on the loopback interface only.
         assert f"127.0.0.1:{port}->8787/tcp" in states and "0.0.0.0:" not in states
+        assert f"127.0.0.1:{scheduler_port}->8786/tcp" in states
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as r:
             assert r.read().decode().strip() == "ok"
+
+        # A run on this machine reaches the scheduler, and is refused before any node:
+        # the workers do not see this machine's data/ folder.
+        refused = _host_run(built, installed_project, tmp_path,
+                            f"dask_client.address=tcp://127.0.0.1:{scheduler_port}")  # fmt: skip
+        output = refused.stdout + refused.stderr
+        assert refused.returncode != 0 and "'measurements'" in output, output[-3000:]
+        assert "storage=s3://" in output and "Running node" not in output
 
         built.make("run-dask", timeout=600)
 
@@ -198,9 +230,9 @@ def test_pipeline_on_compose_cluster_matches_plain_run(built, plain_run_outputs,
         out.mkdir()
         volume = f"{built.image}_data"
         name = f"{built.image}-copy"
-        docker("create", "--name", name, "-v", f"{volume}:/app/data", built.ref)
+        docker("create", "--name", name, "-v", f"{volume}:{PROJECT_ROOT}/data", built.ref)
         try:
-            docker("cp", f"{name}:/app/data/.", str(out), timeout=60)
+            docker("cp", f"{name}:{PROJECT_ROOT}/data/.", str(out), timeout=60)
         finally:
             docker("rm", "--force", name, check=False)
         for item in OUTPUTS:
@@ -212,10 +244,11 @@ def test_pipeline_on_compose_cluster_matches_plain_run(built, plain_run_outputs,
 
 
 def test_compose_cluster_without_shared_disk_matches_plain_run(
-    built, plain_run_outputs, store_image
+    built, plain_run_outputs, store_image, installed_project, tmp_path
 ):
     """STORAGE=s3: an object store service and no volume shared between Kedro
-    containers, as on machines that share no disk."""
+    containers, as on machines that share no disk. A `kedro run` on this machine uses
+    the same cluster through the scheduler's published port, with no store keys."""
     project = f"{built.image}-s3"
     args = ("STORAGE=s3", f"STORE_IMAGE={store_image}", f"DASHBOARD_PORT={free_port()}")
     try:
@@ -229,22 +262,109 @@ def test_compose_cluster_without_shared_disk_matches_plain_run(
         assert len(kedro_mounts) == 3 and all(m == [] for m in kedro_mounts.values()), kedro_mounts
 
         built.make("run-dask", *args, timeout=600)
+        # No SCHEDULER_PORT: Docker picked a free loopback port, which cluster-up printed.
+        address = re.search(r"runs on this machine: (tcp://127\.0\.0\.1:\d+)$", up.stdout, re.M)
+        assert address, up.stdout
+        host_prefix = f"kedro/{built.image}-host"
+        host = _host_run(
+            built, installed_project, tmp_path,
+            f"dask_client.address={address[1]}", f"storage=s3://{host_prefix}",
+        )  # fmt: skip
+        assert host.returncode == 0, (host.stdout + host.stderr)[-3000:]
 
-        for item in OUTPUTS:
-            stored = docker(
-                "run", "--rm", "--network", f"{project}_default",
-                "-e", "AWS_ACCESS_KEY_ID=kedro", "-e", "AWS_SECRET_ACCESS_KEY=kedro-local-only",
-                "-e", "AWS_ENDPOINT_URL=http://store:8333", "-e", "AWS_DEFAULT_REGION=us-east-1",
-                built.ref, "python", "-c",
-                "import s3fs, sys; "
-                f"sys.stdout.buffer.write(s3fs.S3FileSystem().cat('kedro/{built.image}/{item}'))",
-                timeout=120,
-            ).stdout  # fmt: skip
-            assert stored == (plain_run_outputs / item).read_text(), item
+        prefixes = (f"kedro/{built.image}", host_prefix)  # make run-dask's, this machine's
+        paths = [f"{prefix}/{item}" for prefix in prefixes for item in OUTPUTS]
+        stored = json.loads(docker(
+            "run", "--rm", "--network", f"{project}_default",
+            "-e", "AWS_ACCESS_KEY_ID=kedro", "-e", "AWS_SECRET_ACCESS_KEY=kedro-local-only",
+            "-e", "AWS_ENDPOINT_URL=http://store:8333", "-e", "AWS_DEFAULT_REGION=us-east-1",
+            built.ref, "python", "-c",
+            "import json, s3fs, sys; fs = s3fs.S3FileSystem(); "
+            f"print(json.dumps({{p: fs.cat(p).decode() for p in {paths!r}}}))",
+            timeout=120,
+        ).stdout)  # fmt: skip
+        for prefix in prefixes:
+            for item in OUTPUTS:
+                expected = (plain_run_outputs / item).read_text()
+                assert stored[f"{prefix}/{item}"] == expected, (prefix, item)
     finally:
         down = built.make("cluster-down", *args, timeout=180, check=False)
     assert down.returncode == 0, down.stdout + down.stderr
     assert _compose_leftovers(project) == {"containers": "", "networks": "", "volumes": ""}
+
+
+# -- kedro-docker ------------------------------------------------------------------------
+
+
+def _owned_by_others(project: Path) -> list[str]:
+    return [str(p) for p in (project, *project.rglob("*")) if p.lstat().st_uid != HOST_UID]
+
+
+def test_kedro_docker_build_run_and_cmd_as_the_host_user(built, host_project):
+    """kedro-docker on the project's own Dockerfile, for a developer (HOST_UID) whose
+    project it is: the outputs land in the project's data/, owned by that user, and
+    nothing in the project belongs to root afterwards."""
+    project, python = host_project
+    image = f"{built.image}-kd"
+    build = kedro_docker(project, python, *kedro_docker_build_args(image, uid=HOST_UID),
+                         timeout=BUILD_TIMEOUT)  # fmt: skip
+    assert "Dockerfile already exists and won't be overwritten" in build.stdout
+    assert f"--build-arg KEDRO_UID={HOST_UID}" in build.stdout
+    info = json.loads(docker("image", "inspect", image).stdout)[0]
+    assert info["Config"]["WorkingDir"] == PROJECT_ROOT
+
+    kedro_docker(project, python, "run", "--image", image)
+    for item in OUTPUTS:
+        output = project / "data" / item
+        assert output.stat().st_size > 0 and output.stat().st_uid == HOST_UID, item
+    best = json.loads((project / "data/08_reporting/best_model.json").read_text())
+    assert best["candidates"] == 3
+    # Docker creates a missing bind-mount source as root; the project ships them all.
+    assert not _owned_by_others(project)
+
+    pipelines = kedro_docker(project, python, "cmd", "--image", image, "kedro", "registry", "list")
+    assert "- data_generation" in pipelines.stdout and "- __default__" in pipelines.stdout
+    ids = kedro_docker(project, python, "cmd", "--image", image, "id")
+    assert f"uid={HOST_UID}(kedro) gid={HOST_UID}(kedro)" in ids.stdout
+    assert not _owned_by_others(project)
+
+
+def test_kedro_docker_as_root_runs_as_a_non_root_user(built, host_project):
+    """Run as root (like this machine, and CI), kedro-docker passes KEDRO_UID=0."""
+    project, python = host_project
+    image = f"{built.image}-kd-root"
+    build = kedro_docker(project, python, *kedro_docker_build_args(image), timeout=BUILD_TIMEOUT)
+    assert "--build-arg KEDRO_UID=0 --build-arg KEDRO_GID=0" in build.stdout
+    ids = kedro_docker(project, python, "cmd", "--image", image, "id")
+    assert "uid=10001(kedro) gid=10001(kedro)" in ids.stdout
+
+
+def test_kedro_docker_ipython_and_jupyter_lab_with_dev_tools(built, host_project):
+    """DEV_TOOLS=1 adds the development lock: `kedro docker ipython` and `kedro docker
+    jupyter lab` (which run `docker run -it`, so they get a terminal from script(1))."""
+    require(shutil.which("script") is not None, "script (util-linux) is not installed")
+    project, python = host_project
+    image = f"{built.image}-kd-dev"
+    kedro_docker(project, python, *kedro_docker_build_args(image, "DEV_TOOLS=1", uid=HOST_UID),
+                 timeout=BUILD_TIMEOUT)  # fmt: skip
+
+    line = 'print(catalog.load("params:data_generation"))'
+    shell = kedro_docker(project, python, "ipython", "--image", image, "-c", line, terminal=True)
+    assert "'n_rows': 5000" in shell.stdout
+
+    port, token = free_port(), uuid.uuid4().hex
+    lab = shlex.join([str(kedro_in(python)), "docker", "jupyter", "lab", "--image", image,
+                      "--port", str(port), f"--IdentityProvider.token={token}"])  # fmt: skip
+    try:
+        kernels = json.loads(first_answer(
+            ["script", "-qfec", lab, "/dev/null"], project,
+            f"http://127.0.0.1:{port}/api/kernelspecs?token={token}",
+            command_env(COLUMNS="200", **KEDRO_DOCKER_ENV), timeout=120,
+        ))  # fmt: skip
+    finally:
+        docker("rm", "--force", f"{image}-jupyter-lab", check=False)
+    assert kernels["default"] == f"kedro_{PACKAGE}"
+    assert not _owned_by_others(project)
 
 
 # -- layer cache ------------------------------------------------------------------------

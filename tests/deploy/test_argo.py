@@ -41,6 +41,7 @@ def test_workflow_matches_the_plan(group_by, installed_project, tmp_path, hera_m
     assert workflow.model_dump(by_alias=True, exclude_none=True, mode="json") == document
 
     spec = workflow.spec
+    workdir = re.findall(r"^WORKDIR (\S+)$", (project / "Dockerfile").read_text(), re.M)[-1]
     templates = {template.name: template for template in spec.templates}
     dag = templates[spec.entrypoint].dag
     assert len(dag.tasks) == len(plan["tasks"])
@@ -56,6 +57,7 @@ def test_workflow_matches_the_plan(group_by, installed_project, tmp_path, hera_m
         assert container.command == task["command"]
         retries = 2 if "model_selection" in task["tags"] else 1
         assert templates[dag_task.template].retry_strategy.limit.root == str(retries)
-        assert container.volume_mounts[0].mount_path.endswith("/data")
+        # The shared volume is the data/ folder of the image's project (its WORKDIR).
+        assert container.volume_mounts[0].mount_path == f"{workdir}/data"
     assert spec.volumes[0].persistent_volume_claim.claim_name == "rocket-science-data"
     assert document["metadata"]["generateName"] == "rocket-science-"
