@@ -76,6 +76,7 @@ EXPECTED_FILES = {
     "src/rocket_science/runner/dask_runner.py",
     "src/rocket_science/runner/errors.py",
     "src/rocket_science/runner/fingerprint.py",
+    "src/rocket_science/runner/fusion.py",
     "src/rocket_science/runner/graph.py",
     "src/rocket_science/runner/logs.py",
     "src/rocket_science/runner/preflight.py",
