@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="default benchmarks/results.md (full mode)")
     parser.add_argument("--timeout", type=float, help="seconds for one measurement")
     parser.add_argument("--scenarios", nargs="+", choices=(*scenarios.SCENARIOS, "scaling"))
-    parser.add_argument("--runners", nargs="+", choices=RUNNERS)
+    parser.add_argument("--runners", nargs="+", choices=(*RUNNERS, "dask_raw_batch"))
     parser.add_argument(
         "--kedro-logs",
         action="store_true",
@@ -204,31 +204,38 @@ def measure_once(args, sizes, rate, cluster, measurer, scenario, runner, label) 
 
 def scheduler_memory(args, rate, cluster, measurer) -> dict[str, Any]:
     """The scheduler's resident memory after the first and after the last of
-    MEMORY_RUNS runs of our runner, on a freshly started cluster."""
+    MEMORY_RUNS runs of our runner on a freshly started cluster; then the same for
+    plain Dask futures (``dask_raw``), the floor."""
     case = scenarios.scaling_case("layered", 100 if args.quick else 1000)
-    cluster.restart()
-    readings, errors = [], []
-    for run in range(MEMORY_RUNS):
-        result = measure_once(
-            args, scenarios.FULL, rate, cluster, measurer, case, "dask", f"memory-{run}"
+    report: dict[str, Any] = {"runs": MEMORY_RUNS, "scenario": case}
+    for runner in ("dask", "dask_raw"):
+        cluster.restart()
+        readings, errors = [], []
+        for run in range(MEMORY_RUNS):
+            label = f"memory-{runner}-{run}"
+            result = measure_once(
+                args, scenarios.FULL, rate, cluster, measurer, case, runner, label
+            )
+            if "error" in result:
+                errors.append(result["error"])
+            time.sleep(0.5)  # the scheduler forgets a run's tasks just after it returns
+            readings.append(scheduler_rss(cluster.scheduler_pid))
+        print(
+            f"scheduler memory, {runner}: {readings[0] / 1e6:.1f} MB after 1 run, "
+            f"{readings[-1] / 1e6:.1f} MB after {MEMORY_RUNS}",
+            flush=True,
         )
-        if "error" in result:
-            errors.append(result["error"])
-        time.sleep(0.5)  # the scheduler forgets a run's tasks just after it returns
-        readings.append(scheduler_rss(cluster.scheduler_pid))
-    print(
-        f"scheduler memory: {readings[0] / 1e6:.1f} MB after 1 run, "
-        f"{readings[-1] / 1e6:.1f} MB after {MEMORY_RUNS}",
-        flush=True,
-    )
-    return {
-        "runs": MEMORY_RUNS,
-        "scenario": case,
-        "after_first_bytes": readings[0],
-        "after_last_bytes": readings[-1],
-        "readings_bytes": readings,
-        "errors": errors,
-    }
+        figures = {
+            "after_first_bytes": readings[0],
+            "after_last_bytes": readings[-1],
+            "readings_bytes": readings,
+            "errors": errors,
+        }
+        if runner == "dask":
+            report.update(figures)
+        else:
+            report[runner] = figures
+    return report
 
 
 def scheduler_rss(pid: int) -> int:

@@ -120,13 +120,20 @@ def kedro_docker_build_args(image: str, *build_args: str, uid: int | None = None
     return ["build", "--image", image, "--base-image", BASE_IMAGE, "--docker-args", extra, *ids]
 
 
-def kedro_docker(
-    project: Path, python: Path, *args: str, terminal: bool = False, timeout: float = 300
+def kedro_docker(  # noqa: PLR0913
+    project: Path,
+    python: Path,
+    *args: str,
+    terminal: bool = False,
+    timeout: float = 300,
+    check: bool = True,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     """`kedro docker ...` with kedro-docker from the development lock in ``python``'s venv.
     ``terminal``: under script(1), for the commands that run `docker run -it`."""
     if not terminal:
-        return kedro(project, python, "docker", *args, timeout=timeout, **KEDRO_DOCKER_ENV)
+        return kedro(project, python, "docker", *args, timeout=timeout, check=check,
+                     **{**KEDRO_DOCKER_ENV, **env})  # fmt: skip
     command = shlex.join([str(kedro_in(python)), "docker", *args])
     return run(["script", "-qfec", command, "/dev/null"], cwd=project, timeout=timeout,
                env=command_env(COLUMNS="200", **KEDRO_DOCKER_ENV))  # fmt: skip

@@ -329,6 +329,24 @@ def test_kedro_docker_build_run_and_cmd_as_the_host_user(built, host_project):
     assert not _owned_by_others(project)
 
 
+def test_kedro_docker_errors_name_the_problem_in_a_few_lines(built, host_project):
+    """A missing image and an unreachable Docker daemon: kedro-docker's own message and
+    its fix, not "NoneType: None" (click 8.5 with Kedro 1.7, hence the click pin)."""
+    project, python = host_project
+    image = f"{built.image}-never-built"
+    missing = kedro_docker(project, python, "run", "--image", image, check=False)
+    no_daemon = kedro_docker(project, python, "run", "--image", image, check=False,
+                             DOCKER_HOST="unix:///nonexistent/docker.sock")  # fmt: skip
+    for result, expected in (
+        (missing, f"Unable to find image `{image}` locally"),
+        (no_daemon, "Cannot connect to the Docker daemon"),
+    ):
+        output = result.stdout + result.stderr
+        assert result.returncode != 0 and expected in output, output[-2000:]
+        assert "NoneType: None" not in output
+        assert len(output.strip().splitlines()) <= 15, output
+
+
 def test_kedro_docker_as_root_runs_as_a_non_root_user(built, host_project):
     """Run as root (like this machine, and CI), kedro-docker passes KEDRO_UID=0."""
     project, python = host_project

@@ -63,7 +63,8 @@ def test_a_linear_chain_runs_as_one_task_and_still_reports_each_node(
         assert log.count(f"Completed node: link_{number}") == 1, log[-3000:]
     assert "Completed 4 out of 4 nodes" in log
     hooked = {(kind, name) for kind, name, _ in markers(project)}
-    assert {(kind, f"link_{n}") for kind in ("before_node", "after_node") for n in (1, 2, 3, 4)} <= hooked
+    expected = {(kind, f"link_{n}") for kind in ("before_node", "after_node") for n in (1, 2, 3, 4)}
+    assert expected <= hooked
     # The persisted dataset inside the chain was saved.
     assert (project / "data" / "lab" / "out" / "link_2.json").exists()
 

@@ -41,6 +41,31 @@ def test_memory_dataset_internals(seam):
     assert held.load() == [3] and held.load() is not data  # copied on load
 
 
+def test_copy_mode_imports_the_seam_marks_missing(seam):
+    """MemoryDataset still tries these imports on every copy-mode inference (else the
+    shortcut is dead weight), and with one marked missing it still infers right."""
+    import inspect
+    import sys
+
+    import pandas as pd
+    from kedro.io import memory_dataset
+
+    source = inspect.getsource(memory_dataset._infer_copy_mode)
+    for name in seam.COPY_MODE_OPTIONAL_IMPORTS:
+        assert f"import {name}" in source, name
+    missing = [n for n in seam.COPY_MODE_OPTIONAL_IMPORTS if n not in sys.modules]
+    try:
+        seam.remember_missing_copy_mode_imports()
+        assert all(sys.modules[n] is None for n in missing)
+        frame, items = pd.DataFrame({"a": [1]}), [[1]]
+        assert memory_dataset._infer_copy_mode(frame) == "copy"
+        assert memory_dataset._infer_copy_mode(items) == "deepcopy"
+        assert MemoryDataset(data=items).load() == items
+    finally:
+        for name in missing:
+            sys.modules.pop(name, None)
+
+
 def test_hook_managers(seam):
     from kedro.framework.hooks import hook_impl
     from kedro.framework.hooks.manager import _NullPluginManager

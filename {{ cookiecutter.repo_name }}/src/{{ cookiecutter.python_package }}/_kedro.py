@@ -7,6 +7,8 @@ there, with the name, instead of somewhere in a run.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -39,6 +41,20 @@ def memory_dataset_holding(data: Any, copy_mode: TCopyMode | None) -> MemoryData
     dataset = MemoryDataset(copy_mode=copy_mode)
     dataset._data = data
     return dataset
+
+
+# What MemoryDataset imports, if it can, each time it infers a copy mode.
+COPY_MODE_OPTIONAL_IMPORTS = ("ibis",)
+
+
+def remember_missing_copy_mode_imports() -> None:
+    """MemoryDataset infers its copy mode on every save and load, and each time
+    tries ``import ibis``. Where ibis is not installed, each try searches the
+    file system again: about 90% of a MemoryDataset's save and load. Mark it as
+    missing once (a None entry in sys.modules fails the import at once)."""
+    for name in COPY_MODE_OPTIONAL_IMPORTS:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None  # type: ignore[assignment]
 
 
 def is_null_hook_manager(hook_manager: Any) -> bool:

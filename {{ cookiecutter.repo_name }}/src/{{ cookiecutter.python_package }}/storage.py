@@ -29,10 +29,14 @@ def exchanged_on_local_disk(
 ) -> dict[str, tuple[Path, str, list[str]]]:
     """Persisted datasets on local disk that one node writes and others read:
     name -> (path, the writing node, the reading nodes)."""
+    readers_of: dict[str, list[str]] = {}
+    for node in pipeline.nodes:
+        for name in node.inputs:
+            readers_of.setdefault(name, []).append(node.name)
     found = {}
     for node in pipeline.nodes:
         for name in node.outputs:
-            readers = [other.name for other in pipeline.nodes if name in other.inputs]
+            readers = readers_of.get(name, [])
             path = local_path(catalog, name) if name in persisted and readers else None
             if path is not None:
                 found[name] = (path, node.name, readers)

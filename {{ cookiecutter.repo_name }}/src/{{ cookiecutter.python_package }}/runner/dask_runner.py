@@ -138,6 +138,9 @@ class DaskRunner(AbstractRunner):
             runtime_params=self._project_source.get("runtime_params") or {},
         )
         load_versions, save_version = _kedro.catalog_versions(catalog)
+        here = fingerprint(
+            project.PACKAGE_NAME, locked_packages(Path(source.project_path))
+        )
         spec = RunSpec(
             token=uuid.uuid4().hex[:12],
             run_id=run_id,
@@ -151,9 +154,8 @@ class DaskRunner(AbstractRunner):
             save_version=save_version,
             persisted=data.persisted,
             memory=data.memory,
-            fingerprint=fingerprint(
-                project.PACKAGE_NAME, locked_packages(Path(source.project_path))
-            ),
+            fingerprint=here,
+            fingerprint_digest=here.digest,
             version_check=self._settings.version_check,
         )
         self._logger.info(

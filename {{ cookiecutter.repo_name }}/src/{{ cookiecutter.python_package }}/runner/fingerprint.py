@@ -21,6 +21,13 @@ class Fingerprint:
     code: str  # sha256 of the package's files
     packages: dict[str, str | None] = field(default_factory=dict)  # name -> version
 
+    @property
+    def digest(self) -> str:
+        """One hash of it all: what each task carries (the whole is for the checks
+        before a run)."""
+        text = repr((self.code, sorted(self.packages.items())))
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def differences(self, other: Fingerprint) -> list[str]:
         """What ``other`` (a worker's) runs differently from this (the client's)."""
         found = []

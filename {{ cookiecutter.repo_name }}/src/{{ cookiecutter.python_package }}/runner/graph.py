@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dask._task_spec import Task, TaskRef, parse_input
+from dask._task_spec import TaskRef
 from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from distributed import Client, Future
 from kedro.pipeline import Pipeline
@@ -28,12 +28,8 @@ from kedro.pipeline.node import Node
 
 from .fusion import fuse_chains
 from .spec import RunSpec
-from .trampoline import call, pack
+from .trampoline import worker_task
 from .worker import node_done, pick_output, run_nodes
-
-# Packed once: the task functions that take no fixed arguments.
-_NODE_DONE = pack(node_done)
-_PICK_OUTPUT = pack(pick_output)
 
 Key = tuple[str, ...]
 
@@ -46,7 +42,10 @@ class PipelineGraph:
 
     def submit(self, client: Client) -> SubmittedPipeline:
         """Send the whole graph to the scheduler in one message."""
-        wanted = [*self.groups, *sorted(set(self.free_outputs.values()) - set(self.groups))]
+        wanted = [
+            *self.groups,
+            *sorted(set(self.free_outputs.values()) - set(self.groups)),
+        ]
         futures = {f.key: f for f in client.get(self.graph, wanted, sync=False)}
         return SubmittedPipeline(
             {futures[key]: group for key, group in self.groups.items()},
@@ -90,7 +89,7 @@ def build_graph(  # noqa: PLR0913
     ``feed`` holds the parameter values, sent with the nodes that read them. The
     small ``spec`` travels with each task: a shared copy on the workers would be
     per-run state that outlives a killed client, or a dependency that ties tasks
-    to the workers holding it."""
+    to the workers holding it; each task's copy holds only its own datasets."""
     options = {n: task_options(n, tag_options, node_timeout) for n in pipeline.nodes}
     # Groups of nodes that run as one task each, in topological order.
     groups = (
@@ -105,6 +104,8 @@ def build_graph(  # noqa: PLR0913
         for name in node.inputs:
             used_by.setdefault(name, []).append(node)
     free = set(pipeline.outputs()) & memory.keys()
+    keys = [_task_key(run, group) for group in groups]
+    index_of = {node: index for index, group in enumerate(groups) for node in group}
     # A group's in-memory outputs that other tasks use or that no node consumes.
     exports = [
         [
@@ -112,23 +113,21 @@ def build_graph(  # noqa: PLR0913
             for node in group
             for name in node.outputs
             if name in memory
-            and (name in free or any(user not in group for user in used_by[name]))
+            and (
+                name in free or any(index_of[u] != index for u in used_by.get(name, ()))
+            )
         ]
-        for group in groups
+        for index, group in enumerate(groups)
     ]
-
-    keys = [_task_key(run, group) for group in groups]
-    index_of = {node: index for index, group in enumerate(groups) for node in group}
     plain: dict[Key, Any] = {}  # pick and done tasks: no options of their own
-    holders: dict[
-        str, Key
-    ] = {}  # in-memory dataset -> key of a task giving {name: data}
+    # In-memory dataset -> the key of a task that gives {name: data}.
+    holders: dict[str, Key] = {}
     for key, names in zip(keys, exports, strict=True):
         for name in names:
             holders[name] = key if len(names) == 1 else (run, "output", name)
             if len(names) > 1:
-                plain[holders[name]] = Task(
-                    holders[name], call, _PICK_OUTPUT, TaskRef(key), name
+                plain[holders[name]] = worker_task(
+                    holders[name], pick_output, args=(TaskRef(key), name)
                 )
 
     def finished(index: int) -> Key:
@@ -136,7 +135,8 @@ def build_graph(  # noqa: PLR0913
         if not exports[index]:
             return keys[index]  # its result is an empty dict
         done = (run, "done", keys[index][1])
-        plain.setdefault(done, Task(done, call, _NODE_DONE, TaskRef(keys[index])))
+        if done not in plain:
+            plain[done] = worker_task(done, node_done, args=(TaskRef(keys[index]),))
         return done
 
     layers: dict[str, tuple[dict[str, Any], dict[Key, Any]]] = {}
@@ -157,14 +157,20 @@ def build_graph(  # noqa: PLR0913
             name: feed[name] for node in group for name in node.inputs if name in feed
         }
         own = options[group[0]]
-        payload = pack(run_nodes, group, spec, group_feed, own.timeout, exports[index])
+        datasets = {n for node in group for n in (*node.inputs, *node.outputs)}
         _, layer = layers.setdefault(own.layer_name(), (own.annotations, {}))
-        layer[key] = Task(
+        layer[key] = worker_task(
             key,
-            call,
-            payload,
-            parse_input({name: TaskRef(k) for name, k in inputs.items()}),
-            *(TaskRef(k) for k in sorted(after)),
+            run_nodes,
+            group,
+            spec.for_nodes(datasets),
+            group_feed,
+            own.timeout,
+            exports[index],
+            args=(
+                {name: TaskRef(k) for name, k in inputs.items()},
+                *(TaskRef(k) for k in sorted(after)),
+            ),
         )
 
     # One layer per set of options: Dask applies a layer's annotations to its tasks.

@@ -9,7 +9,8 @@ from its own project configuration, the way a Kubernetes pod gets its own secret
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,32 @@ class RunSpec:
     save_version: str | None
     persisted: dict[str, str]  # dataset name -> its class on the client
     memory: dict[str, TCopyMode | None]  # datasets nodes fill in memory -> copy_mode
-    fingerprint: Fingerprint  # the client's code and package versions
+    fingerprint: Fingerprint | None  # the client's code and package versions
+    fingerprint_digest: str  # what tasks carry instead: Fingerprint.digest
     version_check: str  # "error" or "warn" when a worker's fingerprint differs
+
+    def for_nodes(self, names: set[str]) -> RunSpec:
+        """What one task needs: the datasets ``names`` and the fingerprint's digest.
+        Each task carries its own copy, so it stays small however big the run."""
+        persisted = {n: self.persisted[n] for n in names if n in self.persisted}
+        own = {n: self.catalog_config[n] for n in persisted if n in self.catalog_config}
+        return replace(
+            self,
+            # Patterns resolve persisted datasets; in-memory data needs none.
+            catalog_config={**self._entries_for_all, **own} if persisted else {},
+            persisted=persisted,
+            memory={n: self.memory[n] for n in names if n in self.memory},
+            fingerprint=None,
+        )
+
+    @cached_property
+    def _entries_for_all(self) -> dict[str, Any]:
+        return {k: v for k, v in self.catalog_config.items() if _applies_to_all(k)}
+
+
+def _applies_to_all(name: str) -> bool:
+    """A catalog entry any dataset may need: a pattern, or a ``_`` anchor."""
+    return "{" in name or name.startswith("_")
 
 
 @dataclass
@@ -114,7 +139,7 @@ def catalog_config(source: ProjectSource, names: set[str]) -> dict[str, Any]:
     config = {
         name: entry
         for name, entry in config.items()
-        if name in names or "{" in name or name.startswith("_")
+        if name in names or _applies_to_all(name)
     }
     config = _kedro.absolute_paths(Path(source.project_path), config)
     for name, entry in config.items():
@@ -136,22 +161,36 @@ def _refuse_inline_credentials(dataset: str, entry: Any) -> None:
         _refuse_inline_credentials(dataset, value)
 
 
-def worker_catalog(spec: RunSpec) -> CatalogProtocol:
-    """The run's catalog rebuilt on a worker, with the worker's own credentials."""
+@dataclass(frozen=True)
+class WorkerCredentials:
+    """A run's credentials as one worker reads them, and where it looked."""
+
+    values: dict[str, Any]
+    where: str
+
+
+def worker_credentials(spec: RunSpec) -> WorkerCredentials:
+    """The worker's own credentials for the run's environment."""
     if spec.package_name:
         configure_project(spec.package_name)
-    project_path = _worker_project(spec)
-    loader = spec.source.config_loader(project_path)
+    loader = spec.source.config_loader(worker_project(spec))
     try:
-        credentials = loader["credentials"]
+        credentials = dict(loader["credentials"])
     except MissingConfigException:
         credentials = {}
     envs = (loader.base_env, loader.env or loader.default_run_env)
     where = " and ".join(f"{loader.conf_source}/{env}/credentials*" for env in envs)
+    return WorkerCredentials(credentials, where)
+
+
+def worker_catalog(spec: RunSpec, credentials: WorkerCredentials) -> CatalogProtocol:
+    """The datasets of ``spec`` as a catalog on a worker, with its own credentials."""
+    if not spec.persisted:
+        return DataCatalog()  # a task of in-memory data only
     try:
         catalog = settings.DATA_CATALOG_CLASS.from_config(
             catalog=copy.deepcopy(spec.catalog_config),
-            credentials=credentials,
+            credentials=credentials.values,
             load_versions=spec.load_versions,
             save_version=spec.save_version,
         )
@@ -159,8 +198,9 @@ def worker_catalog(spec: RunSpec) -> CatalogProtocol:
             _check_same_dataset(catalog, name, expected)
     except KeyError as exc:
         raise WorkerSetupError(
-            f"{exc.args[0] if exc.args else exc} The worker looked in {where} and found "
-            f"the keys {sorted(credentials) or 'none'}. Give every worker its "
+            f"{exc.args[0] if exc.args else exc} The worker looked in "
+            f"{credentials.where} and found the keys "
+            f"{sorted(credentials.values) or 'none'}. Give every worker its "
             "credentials: a credentials.yml in its project's conf/, environment "
             "variables that credentials.yml reads, or the cloud provider's default chain."
         ) from None
@@ -178,7 +218,7 @@ def _check_same_dataset(catalog: CatalogProtocol, name: str, expected: str) -> N
         )
 
 
-def _worker_project(spec: RunSpec) -> Path:
+def worker_project(spec: RunSpec) -> Path:
     """The worker's own project: the one it was started in (the image's WORKDIR, a
     checkout), else the client's path when this worker sees the same disk."""
     found = find_kedro_project(Path.cwd())

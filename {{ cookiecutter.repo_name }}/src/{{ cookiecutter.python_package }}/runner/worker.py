@@ -33,9 +33,16 @@ from pluggy import PluginManager
 
 from .. import _kedro
 from .errors import DaskRunError
-from .fingerprint import fingerprint
+from .fingerprint import fingerprint, locked_packages
 from .logs import LOCAL_CLUSTER_OF, ChainProgress, forward_task_logs
-from .spec import RunSpec, node_catalog, worker_catalog
+from .spec import (
+    RunSpec,
+    WorkerCredentials,
+    node_catalog,
+    worker_catalog,
+    worker_credentials,
+    worker_project,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +77,8 @@ class OutputNotSerialisableError(DaskRunError, TypeError):
 
 
 @dataclass
-class _CachedCatalog:
-    catalog: CatalogProtocol
+class _CachedRun:
+    credentials: WorkerCredentials
     users: int = 0
     last_used: float = field(default_factory=time.monotonic)
 
@@ -88,7 +95,7 @@ class _RunningNode:
 
 
 _lock = threading.Lock()
-_catalogs: dict[str, _CachedCatalog] = {}  # run token -> the run's catalog here
+_runs: dict[str, _CachedRun] = {}  # run token -> what this worker read for it
 _running: dict[Any, _RunningNode] = {}  # task key -> the node it runs
 _hook_managers: dict[tuple[str | None, bool], PluginManager] = {}
 _current = threading.local()  # .running: the _RunningNode this thread executes
@@ -113,6 +120,7 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
     node has its own time limit, ``timeout``. If a node fails, its exception lists
     the nodes of the chain that completed before it (``COMPLETED_ATTRIBUTE``).
     """
+    _kedro.remember_missing_copy_mode_imports()  # a worker runs nothing else
     worker = get_worker()
     key = worker.get_current_task()
     in_client_process = spec.client_pid == os.getpid()
@@ -257,14 +265,24 @@ def check_worker(spec: RunSpec, markers: dict[str, str]) -> dict[str, Any]:
 
 
 def _differences(spec: RunSpec) -> list[str]:
+    """Everything this worker runs differently (the preflight has the client's
+    whole fingerprint)."""
+    if spec.fingerprint is None:
+        return []
     here = fingerprint(spec.package_name, tuple(spec.fingerprint.packages))
     return spec.fingerprint.differences(here)
 
 
 def _check_same_code(spec: RunSpec) -> None:
-    """For workers that join after the preflight: the same check, each time this
-    worker takes up the run (see _checkout_catalog)."""
-    found = _differences(spec)
+    """For workers that join after the preflight, when they take up the run (see
+    _checkout_catalog): tasks carry only the digest of the client's fingerprint,
+    to compare with this worker's, over the packages of its own lock."""
+    here = fingerprint(spec.package_name, locked_packages(worker_project(spec)))
+    found = (
+        []
+        if here.digest == spec.fingerprint_digest
+        else ["its project code or locked package versions differ from the client's"]
+    )
     if found and spec.version_check != "warn":
         raise StaleWorkerError(
             f"Dask worker {get_worker().address} runs other code than the client: "
@@ -322,28 +340,34 @@ def _hook_manager(package_name: str | None, hooks: bool) -> PluginManager:
 
 
 def _checkout_catalog(spec: RunSpec, check_code: bool = False) -> CatalogProtocol:
-    """The run's catalog on this worker, built on first use; with ``check_code``,
-    a first use also compares this worker's code with the client's."""
+    """A catalog of the datasets of ``spec``, from the run's credentials on this
+    worker, which are read on first use; with ``check_code``, a first use also
+    compares this worker's code with the client's. Give it back with
+    ``_return_catalog``."""
     with _lock:
-        cached = _catalogs.get(spec.token)
+        cached = _runs.get(spec.token)
         if cached is not None:
             cached.users += 1
             cached.last_used = time.monotonic()
-            return cached.catalog
-    if check_code:
-        _check_same_code(spec)
-    catalog = worker_catalog(spec)  # reads conf/: outside the lock
-    _start_watchdog()  # which drops the catalog once the run is done here
-    with _lock:
-        cached = _catalogs.setdefault(spec.token, _CachedCatalog(catalog))
-        cached.users += 1
-        cached.last_used = time.monotonic()
-        return cached.catalog
+    if cached is None:
+        if check_code:
+            _check_same_code(spec)
+        credentials = worker_credentials(spec)  # reads conf/: outside the lock
+        _start_watchdog()  # which forgets them once the run is done here
+        with _lock:
+            cached = _runs.setdefault(spec.token, _CachedRun(credentials))
+            cached.users += 1
+            cached.last_used = time.monotonic()
+    try:
+        return worker_catalog(spec, cached.credentials)
+    except BaseException:
+        _return_catalog(spec.token)
+        raise
 
 
 def _return_catalog(token: str) -> None:
     with _lock:
-        cached = _catalogs.get(token)
+        cached = _runs.get(token)
         if cached is not None:
             cached.users -= 1
             cached.last_used = time.monotonic()
@@ -352,7 +376,7 @@ def _return_catalog(token: str) -> None:
 def cached_runs() -> list[str]:
     """The runs whose catalogs this worker holds (for tests and debugging)."""
     with _lock:
-        return sorted(_catalogs)
+        return sorted(_runs)
 
 
 def running_nodes() -> list[str]:
@@ -412,9 +436,9 @@ def _watch() -> None:
         now = time.monotonic()
         stuck = None
         with _lock:
-            for token, cached in list(_catalogs.items()):
+            for token, cached in list(_runs.items()):
                 if cached.users <= 0 and now - cached.last_used > CATALOG_IDLE_SECONDS:
-                    del _catalogs[token]
+                    del _runs[token]
             for key, running in list(_running.items()):
                 if running.thread is not None and not running.thread.is_alive():
                     del _running[key]
