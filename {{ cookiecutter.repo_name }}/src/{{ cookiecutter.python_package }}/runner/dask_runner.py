@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import uuid
 from contextlib import suppress
 from pathlib import Path
@@ -26,7 +25,7 @@ from .fingerprint import fingerprint, locked_packages
 from .graph import SubmittedPipeline, build_graph
 from .logs import receive_task_logs
 from .preflight import preflight
-from .progress import NodeProgress, PhaseTimer
+from .progress import CompletionReports, NodeProgress, PhaseTimer
 from .settings import LOCAL_CLUSTER, check_settings, scheduler_address
 from .spec import (
     ProjectSource,
@@ -131,6 +130,7 @@ class DaskRunner(AbstractRunner):
         if not pipeline.nodes:
             return
         timer = PhaseTimer()
+        _kedro.remember_missing_copy_mode_imports()  # for the outputs saved here
         data = classify_datasets(pipeline, catalog)
         source = ProjectSource.current(
             env=self._project_source.get("env") or os.getenv("KEDRO_ENV"),
@@ -163,16 +163,14 @@ class DaskRunner(AbstractRunner):
             len(pipeline.nodes),
             self._settings.describe(),
         )
-        # Futures of finished tasks, and names of nodes that completed inside a fused
-        # chain, reported here as they happen: one wait, not a scan of all pending.
-        reports: queue.SimpleQueue[Future | list[str]] = queue.SimpleQueue()
         timer.lap("prepare")
         with connect(self._settings) as client:
             timer.lap("connect")
+            reports = CompletionReports(client)
             try:
                 preflight(client, spec, pipeline, catalog)
                 timer.lap("preflight")
-                with receive_task_logs(client, spec.token, reports.put):
+                with receive_task_logs(client, spec.token, reports.nodes_completed):
                     graph = build_graph(
                         pipeline,
                         spec=spec,
@@ -215,11 +213,10 @@ class DaskRunner(AbstractRunner):
         submitted: SubmittedPipeline,
         *,
         spec: RunSpec,
-        reports: queue.SimpleQueue[Future | list[str]],
+        reports: CompletionReports,
     ) -> None:
         pending = set(submitted.tasks) | set(submitted.free_outputs.values())
-        for future in pending:
-            future.add_done_callback(reports.put)
+        reports.follow(pending)
         done: dict[str, Node] = {}
         by_name = {node.name: node for node in pipeline.nodes}
         with NodeProgress(len(pipeline.nodes), self._logger) as progress:
@@ -231,30 +228,27 @@ class DaskRunner(AbstractRunner):
                         progress.node_completed(name)
 
             while pending:
-                try:
-                    report = reports.get(timeout=POLL_SECONDS)
-                except queue.Empty:
+                finished, names = reports.wait(POLL_SECONDS)
+                completed(names)
+                if not finished and not names:
                     check_connected(client)
-                    continue
-                if isinstance(report, list):
-                    completed(report)
-                    continue
-                future = report
-                pending.discard(future)
-                if future.status != "finished":
-                    completed(_completed_before_failure(future))
-                    client.cancel(list(pending))  # stop what has not started
-                    unfinished = [n for n in pipeline.nodes if n.name not in done]
-                    _remove_partial_versions(client, catalog, spec, unfinished)
-                    self._suggest_resume_scenario(
-                        pipeline, list(done.values()), catalog
-                    )
-                    _raise_failure(future, client)
-                # Dropping the task's future lets Dask free its in-memory outputs
-                # once their consumers are done.
-                nodes = submitted.tasks.pop(future, None)
-                if nodes is not None:
-                    completed([node.name for node in nodes])
+                for future in finished:
+                    pending.discard(future)
+                    if future.status != "finished":
+                        completed(_completed_before_failure(future))
+                        client.cancel(list(pending))  # stop what has not started
+                        unfinished = [n for n in pipeline.nodes if n.name not in done]
+                        _remove_partial_versions(client, catalog, spec, unfinished)
+                        self._suggest_resume_scenario(
+                            pipeline, list(done.values()), catalog
+                        )
+                        _raise_failure(future, client)
+                    # Dropping the task's future lets Dask free its in-memory
+                    # outputs once their consumers are done.
+                    nodes = submitted.tasks.pop(future, None)
+                    if nodes is not None:
+                        completed([node.name for node in nodes])
+                del finished  # no future outlives its turn here
 
 
 def _completed_before_failure(future: Future) -> list[str]:

@@ -4,9 +4,12 @@ log lines elsewhere), and where its time went."""
 from __future__ import annotations
 
 import logging
+import queue
 import time
+from collections.abc import Iterable
 from types import TracebackType
 
+from distributed import Client, Future, as_completed
 from rich import get_console
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -83,3 +86,34 @@ class PhaseTimer:
         now = time.perf_counter()
         self.phases[name] = self.phases.get(name, 0.0) + now - self._last
         self._last = now
+
+
+class CompletionReports:
+    """Tasks that finished and nodes that completed inside fused chains, as they
+    happen. ``as_completed`` follows the futures on the client's event loop and hands
+    them over in batches: a done-callback per future would cost a coroutine and a
+    hand-off to another thread each, most of the client's time on a wide pipeline."""
+
+    def __init__(self, client: Client):
+        self._finished = as_completed(loop=client.loop)
+        self._wake = self._finished.thread_condition  # notified for every arrival
+        self._names: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+
+    def follow(self, futures: Iterable[Future]) -> None:
+        self._finished.update(futures)
+
+    def nodes_completed(self, names: list[str]) -> None:
+        """From the event loop's thread: nodes a fused chain reports."""
+        self._names.put(names)
+        with self._wake:
+            self._wake.notify()
+
+    def wait(self, timeout: float) -> tuple[list[Future], list[str]]:
+        """What arrived, waiting up to ``timeout`` seconds for anything at all."""
+        with self._wake:
+            if not self._finished.has_ready() and self._names.empty():
+                self._wake.wait(timeout)
+        names: list[str] = []
+        while not self._names.empty():
+            names += self._names.get()
+        return self._finished.next_batch(block=False), names
