@@ -56,6 +56,7 @@ def test_quick_mode_writes_every_measurement(tmp_path):
     # Every number the report gives for a missed goal is one of this run's figures.
     text = markdown(report)
     measured = {f"{g[k]:.3g}" for g in report["goals"] for k in ("measured", "dask_raw") if g[k]}
+    measured |= {f"{x:.3g}" for g in report["goals"] for x in g.get("figures", [])}
     missed = text.split("Missed goals", 1)[1].split("\n\n", 2)[1] if "Missed goals" in text else ""
     for line in missed.splitlines():
         for number in re.findall(r"\d+\.\d+", line):
