@@ -1,7 +1,7 @@
 """Times every runner on every scenario and writes the table.
 
     python -m benchmarks.run                      # full: results.md and results.json here
-    python -m benchmarks.run --quick --json PATH  # reduced, under three minutes on 2 cores
+    python -m benchmarks.run --quick --json PATH  # reduced, under four minutes on 2 cores
     python -m benchmarks.run --workers 8          # the same on a bigger machine
 
 (from the starter's root folder). The modules: cluster.py (the Dask processes, with
