@@ -3,8 +3,6 @@ environment (requirements-prefect.txt + the project) and a real Prefect server."
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -12,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import command_env, copy_project, create_project_venv, free_port
+from tests.support import (
+    command_env,
+    copy_project,
+    create_project_venv,
+    free_port,
+    stop_group,
+)
 
 SERVER_START_TIMEOUT = 180
 
@@ -74,10 +78,5 @@ def prefect_env(prefect_python, tmp_path_factory) -> dict[str, str]:
             time.sleep(1)
         yield env
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        stop_group(server)
         log.close()

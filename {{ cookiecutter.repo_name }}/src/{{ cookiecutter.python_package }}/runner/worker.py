@@ -127,6 +127,9 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
     values = {name: holder[name] for name, holder in inputs.items()}
     progress = ChainProgress(spec.token) if len(nodes) > 1 else None
     completed: list[str] = []
+    # The position of the last node that reads each dataset: the chain holds its
+    # in-memory data no longer than that (one pass; a chain can be thousands long).
+    last_read = {name: i for i, node in enumerate(nodes) for name in node.inputs}
     run_catalog = _checkout_catalog(spec, check_code=True)
     try:
         for position, node in enumerate(nodes):
@@ -145,8 +148,11 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
                 raise
             completed.append(node.name)
             # Let go of what the rest of the chain no longer reads.
-            later = {name for rest in nodes[position + 1 :] for name in rest.inputs}
-            values = {k: v for k, v in values.items() if k in later or k in exports}
+            values = {
+                k: v
+                for k, v in values.items()
+                if last_read.get(k, -1) > position or k in exports
+            }
             if progress is not None and position < len(nodes) - 1:
                 progress.completed(node.name)
     finally:
