@@ -435,6 +435,6 @@ def test_code_change_rebuilds_only_final_layers(built, tmp_path):
 
 def test_make_requirements_fails_clearly_without_pip_tools(container_project):
     # What `make requirements` produces is checked in tests/e2e (it re-compiles the locks).
-    missing = make(container_project, "requirements", "PIP_COMPILE=no-such-pip-compile",
+    missing = make(container_project, "requirements", "LOCK_COMPILER=no-such-pip-compile",
                    check=False)  # fmt: skip
     assert missing.returncode != 0 and "pip install pip-tools" in missing.stderr

@@ -13,6 +13,8 @@ from tests.dask.helpers import LAB_FILES
 from tests.dask_processes import DaskProcesses
 from tests.support import copy_project, create_project_venv, kedro
 
+collect_ignore = ["kedro_contract"]  # run by test_kedro_contract.py in a project's venv
+
 
 @pytest.fixture(scope="session")
 def cluster_factory(tmp_path_factory):

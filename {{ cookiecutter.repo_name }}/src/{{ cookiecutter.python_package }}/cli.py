@@ -2,9 +2,10 @@
 
 ``kedro run`` is Kedro's own command, with three additions: in an environment whose
 parameters have a ``dask_client`` block (``--env dask``) and without ``--runner``,
-it runs on Dask with those settings; an unknown ``--env`` is named with the ones
-that exist; and the runner's own errors print as their message, not a traceback
-(``--verbose`` shows it).
+it runs on the DaskRunner, which reads those settings itself (``--runner-params``
+update them key by key); an unknown ``--env`` is named with the ones that exist; and
+the runner's own errors print as their message, not a traceback (``--verbose`` shows
+it).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from kedro.framework.project import settings
 from kedro.utils import find_kedro_project
 
 from .deploy.cli import deploy
-from .runner import DaskRunError, DaskRunner, DaskSettingsError
-from .runner.settings import check_settings, scheduler_address
+from .runner import DaskRunError, DaskRunner
 
 
 @click.group(context_settings=CONTEXT_SETTINGS, name=__file__)
@@ -40,7 +40,9 @@ VERBOSE = click.Option(
 @cli.command(params=[*kedro_run.params, VERBOSE], help=kedro_run.help)
 def run(verbose: bool, **options: Any) -> Any:
     _check_env(options.get("env"), options.get("conf_source"))
-    options.update(_instantiate_runner(**options))
+    options["runner"] = _choose_runner(
+        options.get("runner"), options.get("env"), options.get("conf_source"), options["params"]
+    )
     assert kedro_run.callback is not None  # Kedro's own `kedro run`
     try:
         return kedro_run.callback(**options)
@@ -64,18 +66,13 @@ def _check_env(env: str | None, conf_source: str | None) -> None:
         )
 
 
-def _instantiate_runner(
-    runner: str | None,
-    runner_params: dict[str, Any],
-    env: str | None,
-    conf_source: str | None,
-    params: dict[str, Any],
-    **_: Any,
-) -> dict[str, Any]:
-    """The --runner and --runner-params that make Kedro's run build a DaskRunner
-    from the env's ``dask_client`` settings; nothing to change otherwise."""
+def _choose_runner(
+    runner: str | None, env: str | None, conf_source: str | None, params: dict[str, Any]
+) -> str | None:
+    """The DaskRunner when no --runner is given and the environment's parameters
+    have a ``dask_client`` block; the runner reads its settings itself."""
     if runner:
-        return {}
+        return runner
     project_path = find_kedro_project(Path.cwd()) or Path.cwd()
     loader = settings.CONFIG_LOADER_CLASS(
         conf_source=conf_source or str(project_path / settings.CONF_SOURCE),
@@ -83,31 +80,6 @@ def _instantiate_runner(
         runtime_params=params,
         **settings.CONFIG_LOADER_ARGS,
     )
-    dask_client = loader["parameters"].get("dask_client")
-    if dask_client is None:
-        return {}
-    dask_client = {**dask_client, **runner_params}
-    runner_only = {
-        key: dask_client.pop(key) for key in ("is_async",) if key in dask_client
-    }
-    dask_client["address"] = scheduler_address(
-        dask_client.get("address"),
-        overridden_by_params="address" in (params.get("dask_client") or {})
-        or "address" in runner_params,
-    )
-    try:
-        check_settings(dask_client)  # every key, before anything starts
-    except DaskSettingsError as exc:
-        raise click.UsageError(
-            f"{exc} Set in conf/{env or 'local'}/parameters.yml or with --params."
-        ) from None
-    # What workers need to rebuild the run's catalog themselves: never credentials.
-    dask_client["project_source"] = {
-        "env": env or os.getenv("KEDRO_ENV"),
-        "conf_source": conf_source,
-        "runtime_params": params,
-    }
-    return {
-        "runner": f"{DaskRunner.__module__}.{DaskRunner.__name__}",
-        "runner_params": {**dask_client, **runner_only},
-    }
+    if "dask_client" not in loader["parameters"]:
+        return None
+    return f"{DaskRunner.__module__.rsplit('.', 1)[0]}.{DaskRunner.__name__}"

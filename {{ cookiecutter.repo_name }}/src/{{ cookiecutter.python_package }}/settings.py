@@ -4,6 +4,8 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
+from {{ cookiecutter.python_package }}.runner.hooks import DaskRunnerHooks
+
 # Kedro 1.7 registers its resolvers with the OmegaConf call that OmegaConf now marks
 # deprecated: five warnings a run that a user can do nothing about.
 warnings.filterwarnings(
@@ -19,6 +21,7 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft"},
 }
 
-# Project hooks, for example:
-# from {{ cookiecutter.python_package }}.hooks import ProjectHooks
-# HOOKS = (ProjectHooks(),)
+# Project hooks. DaskRunnerHooks tells the Dask runner which environment, conf
+# source, --params and credential names a session uses: keep it when you add yours,
+# e.g. HOOKS = (DaskRunnerHooks(), ProjectHooks()).
+HOOKS = (DaskRunnerHooks(),)

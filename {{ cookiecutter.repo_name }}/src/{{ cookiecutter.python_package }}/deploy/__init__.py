@@ -4,3 +4,5 @@
 between tasks, ``argo`` and ``prefect_flow`` make targets from the plan, and ``cli``
 adds them as ``kedro deploy ...``.
 """
+
+__version__ = "{{ cookiecutter._starter_version }}"

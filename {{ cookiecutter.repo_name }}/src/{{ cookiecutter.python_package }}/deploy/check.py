@@ -14,8 +14,8 @@ The rules:
 
 from __future__ import annotations
 
-from .. import _kedro
-from ..storage import local_path
+from ..runner import _kedro
+from ..runner.storage import local_path
 from .plan import Plan, is_in_memory
 from .project import Project
 

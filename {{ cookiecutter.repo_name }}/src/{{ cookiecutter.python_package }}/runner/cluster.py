@@ -12,7 +12,7 @@ from distributed import Client
 from distributed.security import Security
 from kedro.utils import load_obj
 
-from .errors import DaskRunError
+from .errors import NoWorkersError, SchedulerLostError, SchedulerUnreachableError
 from .logs import LOCAL_CLUSTER_OF
 from .settings import ADDRESS_ENV_VAR, LOCAL_CLUSTER, DaskSettings
 
@@ -21,18 +21,6 @@ QUIET_ENV_VAR = "DASK_LOGGING__DISTRIBUTED"
 CLOSE_TIMEOUT = 10
 
 logger = logging.getLogger(__name__)
-
-
-class SchedulerUnreachableError(DaskRunError, ConnectionError):
-    """No Dask scheduler answered at the configured address in time."""
-
-
-class SchedulerLostError(DaskRunError, ConnectionError):
-    """The run's scheduler went away while the run was going on."""
-
-
-class NoWorkersError(DaskRunError, TimeoutError):
-    """No Dask worker joined the scheduler in time."""
 
 
 @contextmanager
@@ -44,6 +32,12 @@ def connect(settings: DaskSettings) -> Iterator[Client]:
             client = _connect_to_scheduler(settings, security)
         else:
             stack.enter_context(_quiet_cluster_logs())
+            # Worker processes the cluster starts, now or later (adaptive clusters,
+            # batch jobs submitted in the background), read their log level and
+            # whose cluster they are from the environment: keep it for its lifetime.
+            stack.enter_context(
+                _environment({QUIET_ENV_VAR: "warning", LOCAL_CLUSTER_OF: str(os.getpid())})
+            )
             cluster = _start_cluster(settings, security)
             stack.callback(_close, cluster)
             client = Client(cluster, timeout=settings.timeout, set_as_default=False)
@@ -111,10 +105,7 @@ def _start_cluster(settings: DaskSettings, security: Security | None) -> Any:
             kwargs.setdefault("host", "127.0.0.1")
         kwargs.setdefault("dashboard_address", "127.0.0.1:8787")
     logger.info("Starting %s for this run", settings.cluster_class)
-    # Worker processes it spawns read their log level, and whose cluster they are,
-    # from the environment.
-    with _environment({QUIET_ENV_VAR: "warning", LOCAL_CLUSTER_OF: str(os.getpid())}):
-        cluster = cluster_class(**kwargs)
+    cluster = cluster_class(**kwargs)
     if settings.adapt:
         cluster.adapt(**settings.adapt)
     return cluster

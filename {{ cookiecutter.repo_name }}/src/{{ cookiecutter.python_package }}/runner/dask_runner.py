@@ -2,120 +2,76 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import uuid
+from collections.abc import Mapping
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import cloudpickle
 from distributed import Client, Future
 from kedro.framework import project
-from kedro.io import CatalogProtocol
+from kedro.io import CatalogProtocol, MemoryDataset
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from kedro.runner import AbstractRunner
 from pluggy import PluginManager
 
-from .. import _kedro
-from . import scheduler_side
+from . import _dask, _kedro, settings
 from .cluster import check_connected, connect
-from .fingerprint import fingerprint, locked_packages
+from .errors import DaskSettingsError
+from .execution import COMPLETED_ATTRIBUTE, remove_save_versions, remove_unfinished_versions
+from .fingerprint import fingerprint
 from .graph import SubmittedPipeline, build_graph
+from .hooks import run_context
 from .logs import receive_task_logs
 from .preflight import preflight
 from .progress import CompletionReports, NodeProgress, PhaseTimer
-from .settings import LOCAL_CLUSTER, check_settings, scheduler_address
-from .spec import (
-    ProjectSource,
-    RunSpec,
-    catalog_config,
-    classify_datasets,
-)
-from .worker import (
-    COMPLETED_ATTRIBUTE,
-    remove_save_versions,
-    remove_unfinished_versions,
-)
+from .run_cache import LocalRun, register_local_run
+from .run_spec import RunSpec, classify_datasets
 
-# Sent by value: the scheduler needs no project code to run them.
-cloudpickle.register_pickle_by_value(scheduler_side)
+# Sent by value: the scheduler needs neither this project nor Kedro to run it.
+cloudpickle.register_pickle_by_value(_dask)
 
+# The run's parameters that hold the runner's settings (conf/dask/parameters.yml).
+SETTINGS_PARAMETER = f"params:{settings.PREFIX}"
 # How often the wait for nodes checks that the scheduler is still there.
 POLL_SECONDS = 1
 # Bounds for the short client-side steps around the nodes.
 RESULT_TIMEOUT = 300
 CLEANUP_TIMEOUT = 10
 
-logger = logging.getLogger(__name__)
-
 
 class DaskRunner(AbstractRunner):
-    """Runs nodes on Dask workers; takes the keys of ``dask_client`` (conf/dask).
+    """Runs nodes as tasks on a Dask cluster: a new LocalCluster by default, an
+    existing scheduler, or any cluster class (dask-kubernetes, dask-jobqueue).
 
-    Persisted datasets are loaded and saved on the workers, which build the run's
-    catalog from its configuration and their own credentials; in-memory data goes
-    worker to worker. Node and dataset hooks run on the workers, pipeline hooks
-    once here. No credential and no per-run state is left on the cluster.
+    Its settings are the run's ``dask_client`` parameters (conf/<env>/parameters.yml,
+    ``--params``), updated key by key by the keywords given here (``--runner-params``).
+    Workers rebuild the client's persisted datasets exactly, reading credentials by
+    name from their own configuration; in-memory data goes worker to worker. Node and
+    dataset hooks run where the node runs, pipeline hooks once here. Workers that are
+    threads of this process use this process's own catalog and hooks.
     """
 
-    def __init__(  # noqa: PLR0913
-        self,
-        address: str | None = None,
-        *,
-        cluster_class: str = LOCAL_CLUSTER,
-        cluster_kwargs: dict[str, Any] | None = None,
-        adapt: dict[str, int] | None = None,
-        timeout: float = 10,
-        security: dict[str, Any] | None = None,
-        tag_options: dict[str, dict[str, Any]] | None = None,
-        node_timeout: float | None = None,
-        worker_wait: float = 60,
-        version_check: str = "error",
-        fuse: bool = True,
-        project_source: dict[str, Any] | None = None,
-        is_async: bool = False,
-    ):
+    def __init__(self, address: str | None = None, *, is_async: bool = False, **options: Any):
         """
         Args:
-            address: An existing scheduler (``tcp://host:8786``); None starts
-                ``cluster_class`` for this run. $DASK_SCHEDULER_ADDRESS is used
-                when neither this nor ``--params`` sets one.
-            cluster_class: Dotted path of the cluster to start without an address.
-            cluster_kwargs: Keywords for ``cluster_class``.
-            adapt: ``minimum`` and ``maximum`` workers for an adaptive cluster.
-            timeout: Seconds to wait for the scheduler to answer.
-            security: ``distributed.security.Security`` keywords (TLS files).
-            tag_options: Per node tag: ``resources``, ``retries``, ``priority``,
-                ``workers``, ``allow_other_workers``, ``timeout`` (seconds) and ``fuse``.
-            node_timeout: Seconds any node may run; None for no limit.
-            worker_wait: Seconds to wait for a first worker before failing.
-            version_check: ``error`` stops a run whose workers run other code or
-                package versions than this client; ``warn`` only logs it.
-            fuse: Run each linear chain of nodes (each the only consumer of the
-                one before) as one Dask task; a tag's ``fuse: false`` opts out.
-            project_source: ``env``, ``conf_source`` and ``runtime_params`` of the
-                run, which workers use to rebuild its catalog (set by cli.py).
+            address: An existing scheduler (``tcp://host:8786``); empty (``""``)
+                starts a cluster for this run; None takes it from
+                ``--params dask_client.address``, $DASK_SCHEDULER_ADDRESS or the
+                parameters, in that order.
             is_async: Load and save each node's datasets asynchronously.
+            **options: Any other ``dask_client`` key (``cluster_class``,
+                ``cluster_kwargs``, ``adapt``, ``timeout``, ``security``,
+                ``tag_options``, ``node_timeout``, ``worker_wait``,
+                ``version_check``, ``fuse``); conf/dask/parameters.yml says what
+                each does. Checked when the run starts, with the parameters.
         """
         super().__init__(is_async=is_async)
-        self._settings = check_settings(
-            {
-                "address": scheduler_address(address, address is not None),
-                "cluster_class": cluster_class,
-                "cluster_kwargs": cluster_kwargs,
-                "adapt": adapt,
-                "timeout": timeout,
-                "security": security,
-                "tag_options": tag_options,
-                "node_timeout": node_timeout,
-                "worker_wait": worker_wait,
-                "version_check": version_check,
-                "fuse": fuse,
-            }
-        )
-        self._project_source = dict(project_source or {})
+        self._options = options | ({} if address is None else {"address": address})
+        self.settings: settings.DaskSettings | None = None  # the last run's
+        self.phases: dict[str, float] = {}  # seconds per phase of the last run
 
     def _get_executor(self, max_workers: int) -> None:
         return None  # Dask schedules the nodes; see _run
@@ -130,17 +86,10 @@ class DaskRunner(AbstractRunner):
         if not pipeline.nodes:
             return
         timer = PhaseTimer()
+        context = run_context(catalog)
+        self.settings = run_settings = self._settings(catalog, context and context.runtime_params)
         _kedro.remember_missing_copy_mode_imports()  # for the outputs saved here
-        data = classify_datasets(pipeline, catalog)
-        source = ProjectSource.current(
-            env=self._project_source.get("env") or os.getenv("KEDRO_ENV"),
-            conf_source=self._project_source.get("conf_source"),
-            runtime_params=self._project_source.get("runtime_params") or {},
-        )
-        load_versions, save_version = _kedro.catalog_versions(catalog)
-        here = fingerprint(
-            project.PACKAGE_NAME, locked_packages(Path(source.project_path))
-        )
+        data = classify_datasets(pipeline, catalog, context)
         spec = RunSpec(
             token=uuid.uuid4().hex[:12],
             run_id=run_id,
@@ -148,62 +97,70 @@ class DaskRunner(AbstractRunner):
             hooks=not _kedro.is_null_hook_manager(hook_manager),
             is_async=self._is_async,
             client_pid=os.getpid(),
-            source=source,
-            catalog_config=catalog_config(source, pipeline.datasets()),
-            load_versions=load_versions,
-            save_version=save_version,
+            env=context.env if context else None,
+            conf_source=context.conf_source if context else None,
             persisted=data.persisted,
             memory=data.memory,
-            fingerprint=here,
-            fingerprint_digest=here.digest,
-            version_check=self._settings.version_check,
+            fingerprint=fingerprint().digest,
+            version_check=run_settings.version_check,
         )
         self._logger.info(
-            "Running %d nodes on Dask (%s)",
-            len(pipeline.nodes),
-            self._settings.describe(),
+            "Running %d nodes on Dask (%s)", len(pipeline.nodes), run_settings.describe()
         )
         timer.lap("prepare")
-        with connect(self._settings) as client:
+        with connect(run_settings) as client:
             timer.lap("connect")
             reports = CompletionReports(client)
+            # Workers that are threads of this process use its catalog and hooks.
+            register_local_run(spec.token, LocalRun(catalog, hook_manager, pipeline))  # type: ignore[arg-type]
             try:
-                preflight(client, spec, pipeline, catalog)
+                preflight(client, spec, data, pipeline)
                 timer.lap("preflight")
                 with receive_task_logs(client, spec.token, reports.nodes_completed):
                     graph = build_graph(
                         pipeline,
                         spec=spec,
-                        memory=data.memory,
                         feed=data.feed,
-                        tag_options=self._settings.tag_options,
-                        node_timeout=self._settings.node_timeout,
-                        fuse=self._settings.fuse,
+                        tag_options=run_settings.tag_options,
+                        node_timeout=run_settings.node_timeout,
+                        fuse=run_settings.fuse,
                     )
                     timer.lap("prepare")
                     submitted = graph.submit(client)
                     timer.lap("submit")
-                    self._wait_for_nodes(
-                        client, pipeline, catalog, submitted, spec=spec, reports=reports
-                    )
+                    self._wait_for_nodes(client, pipeline, catalog, submitted, spec, reports)
                     timer.lap("execute")
-                    # One request for all of them (they have finished): fetching one
-                    # by one was most of a wide run's teardown.
+                    # One request for them all (they have finished).
                     names = list(submitted.free_outputs)
-                    values = client.gather(
-                        [submitted.free_outputs[name] for name in names]
-                    )
+                    values = client.gather([submitted.free_outputs[n] for n in names])
                     for name, value in zip(names, values, strict=True):
                         catalog.save(name, value[name])
             finally:
+                register_local_run(spec.token, None)
                 with suppress(Exception):
                     client.run_on_scheduler(
-                        scheduler_side.forget_client_events,
+                        _dask.forget_client_events,
                         client_id=client.id,
                         callback_timeout=CLEANUP_TIMEOUT,
                     )
         timer.lap("teardown")
+        self.phases = timer.phases
         self._logger.debug("Dask run phases (seconds): %s", timer.phases)
+
+    def _settings(
+        self, catalog: CatalogProtocol, runtime_params: Mapping[str, Any] | None
+    ) -> settings.DaskSettings:
+        """The run's ``dask_client`` parameters updated by this runner's options."""
+        found = catalog.get(SETTINGS_PARAMETER)
+        configured = found.load() if isinstance(found, MemoryDataset) else None
+        if configured is not None and not isinstance(configured, Mapping):
+            raise DaskSettingsError(
+                f"{settings.PREFIX}: expected a mapping of settings, got {configured!r}."
+            )
+        given = (runtime_params or {}).get(settings.PREFIX)
+        return settings.resolve(
+            configured, self._options, isinstance(given, Mapping) and "address" in given
+        )
 
     def _wait_for_nodes(  # noqa: PLR0913
         self,
@@ -211,7 +168,6 @@ class DaskRunner(AbstractRunner):
         pipeline: Pipeline,
         catalog: CatalogProtocol,
         submitted: SubmittedPipeline,
-        *,
         spec: RunSpec,
         reports: CompletionReports,
     ) -> None:
@@ -239,9 +195,7 @@ class DaskRunner(AbstractRunner):
                         client.cancel(list(pending))  # stop what has not started
                         unfinished = [n for n in pipeline.nodes if n.name not in done]
                         _remove_partial_versions(client, catalog, spec, unfinished)
-                        self._suggest_resume_scenario(
-                            pipeline, list(done.values()), catalog
-                        )
+                        self._suggest_resume_scenario(pipeline, list(done.values()), catalog)
                         _raise_failure(future, client)
                     # Dropping the task's future lets Dask free its in-memory
                     # outputs once their consumers are done.
@@ -256,9 +210,7 @@ def _completed_before_failure(future: Future) -> list[str]:
     if future.status != "error":
         return []
     with suppress(Exception):
-        return list(
-            getattr(future.exception(timeout=RESULT_TIMEOUT), COMPLETED_ATTRIBUTE, [])
-        )
+        return list(getattr(future.exception(timeout=RESULT_TIMEOUT), COMPLETED_ATTRIBUTE, []))
     return []
 
 
@@ -271,21 +223,20 @@ def _remove_partial_versions(
         name
         for node in unfinished
         for name in node.outputs
-        if name in spec.persisted
-        and _kedro.versioned_save_folder(catalog.get(name)) is not None
+        if name in spec.persisted and _kedro.versioned_save_folder(catalog.get(name)) is not None
     ]
     if not names:
         return
     with suppress(Exception):  # the cluster may be what failed
         client.run(
             remove_unfinished_versions,
-            spec,
+            spec.for_nodes(set(names)),
             names,
             on_error="ignore",
             callback_timeout=CLEANUP_TIMEOUT,
         )
     with suppress(Exception):  # and where the client sees it (object storage)
-        remove_save_versions(catalog, names)
+        remove_save_versions(catalog.get, names)
 
 
 def _raise_failure(future: Future, client: Client) -> None:

@@ -1,6 +1,11 @@
-"""What code a process runs: a hash of the project's package and the versions of
-its locked requirements. The client compares its own with every worker's, so that
-a worker running an older image is noticed before it runs old code."""
+"""What code a process runs: a hash of the project's Python modules and the versions
+of the packages the project depends on (its requirements, and theirs, as installed).
+The client compares its own with every worker's, so that a worker running an older
+image is noticed before it runs old code.
+
+Computed once per process, from the project's own metadata: it costs the same
+however many other distributions are installed, and needs no lock file on workers.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,22 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-# A pinned line of a pip-compile lock: "name==version".
-_PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
+from packaging.requirements import InvalidRequirement, Requirement
+
+# The project's top-level package: the runner is part of it.
+PROJECT_PACKAGE = __name__.split(".")[0]
+# Where to start when the project is not installed as a distribution.
+FALLBACK_ROOTS = ("kedro", "distributed")
 
 
 @dataclass(frozen=True)
 class Fingerprint:
-    code: str  # sha256 of the package's files
+    code: str  # sha256 of the package's modules
     packages: dict[str, str | None] = field(default_factory=dict)  # name -> version
 
     @property
     def digest(self) -> str:
-        """One hash of it all: what each task carries (the whole is for the checks
-        before a run)."""
+        """One hash of it all: what each task carries."""
         text = repr((self.code, sorted(self.packages.items())))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -35,53 +43,68 @@ class Fingerprint:
             found.append(
                 f"the project's code differs (here {self.code[:12]}, there {other.code[:12]})"
             )
-        for name, version in sorted(self.packages.items()):
-            theirs = other.packages.get(name)
-            if theirs != version:
-                found.append(
-                    f"{name} {version or 'missing'} here, {theirs or 'missing'} there"
-                )
+        for name in sorted(self.packages.keys() | other.packages.keys()):
+            mine, theirs = self.packages.get(name), other.packages.get(name)
+            if mine != theirs:
+                found.append(f"{name} {mine or 'missing'} here, {theirs or 'missing'} there")
         return found
 
 
-def locked_packages(project_path: Path) -> tuple[str, ...]:
-    """The package names pinned in the project's lock, if it has one."""
-    lock = project_path / "requirements.txt"
-    return (
-        tuple(sorted(set(_PINNED.findall(lock.read_text())))) if lock.is_file() else ()
-    )
-
-
 @cache
-def fingerprint(package_name: str | None, packages: tuple[str, ...]) -> Fingerprint:
-    """This process's fingerprint; computed once per process."""
-    installed = _installed_versions()
-    versions = {name: installed.get(_normalised(name)) for name in packages}
-    return Fingerprint(_code_hash(package_name), versions)
+def fingerprint(package: str = PROJECT_PACKAGE) -> Fingerprint:
+    """This process's fingerprint of ``package``."""
+    return Fingerprint(_code_hash(package), _dependency_versions(package))
 
 
-def _code_hash(package_name: str | None) -> str:
+def _code_hash(package: str) -> str:
+    """The modules Python can import from the package: no notebook checkpoints,
+    editor lock files or dangling links."""
     digest = hashlib.sha256()
-    spec = importlib.util.find_spec(package_name) if package_name else None
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for root in map(Path, locations):
-        # Python files only: an editable checkout and an installed wheel of the same
-        # code hash alike.
+    spec = importlib.util.find_spec(package)
+    for root in map(Path, (spec.submodule_search_locations or []) if spec else []):
         for path in sorted(root.rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                digest.update(path.relative_to(root).as_posix().encode())
+            relative = path.relative_to(root)
+            names = [*relative.parent.parts, path.stem]
+            if all(name.isidentifier() for name in names) and path.is_file():
+                digest.update(relative.as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def _installed_versions() -> dict[str, str]:
-    """Every installed distribution's version, in one pass over the environment
-    (one ``importlib.metadata.version`` call per package scans it every time)."""
-    return {
-        _normalised(dist.metadata["Name"]): dist.version
-        for dist in importlib.metadata.distributions()
-        if dist.metadata["Name"]
-    }
+def _dependency_versions(package: str) -> dict[str, str | None]:
+    """Installed versions of the package's distribution and everything it
+    requires, with the extras it asks for; None for one that is missing."""
+    versions: dict[str, str | None] = {}
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [(package, frozenset[str]())]
+    if _distribution(package) is None:
+        todo = [(root, frozenset()) for root in FALLBACK_ROOTS]
+    while todo:
+        name, extras = todo.pop()
+        key = _normalised(name)
+        if (key, extras) in seen:
+            continue
+        seen.add((key, extras))
+        distribution = _distribution(name)
+        versions[key] = distribution.version if distribution else None
+        for text in (distribution.requires if distribution else None) or []:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            marker = requirement.marker
+            if marker is None or any(
+                marker.evaluate({"extra": extra}) for extra in {"", *extras}
+            ):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return versions
+
+
+def _distribution(name: str) -> importlib.metadata.Distribution | None:
+    try:
+        return importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _normalised(name: str) -> str:

@@ -20,16 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dask._task_spec import TaskRef
 from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from distributed import Client, Future
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from ._dask import TaskRef, worker_task
+from .execution import node_done, pick_output, run_nodes
 from .fusion import fuse_chains
-from .spec import RunSpec
-from .trampoline import worker_task
-from .worker import node_done, pick_output, run_nodes
+from .run_spec import RunSpec
 
 Key = tuple[str, ...]
 
@@ -79,14 +78,13 @@ def build_graph(  # noqa: PLR0913
     pipeline: Pipeline,
     *,
     spec: RunSpec,
-    memory: Mapping[str, Any],
     feed: Mapping[str, Any],
     tag_options: Mapping[str, dict],
     node_timeout: float | None,
     fuse: bool,
 ) -> PipelineGraph:
-    """The run's Dask graph; ``memory`` names the datasets passed between tasks and
-    ``feed`` holds the parameter values, sent with the nodes that read them. The
+    """The run's Dask graph; ``spec.memory`` names the datasets passed between tasks
+    and ``feed`` holds the parameter values, sent with the nodes that read them. The
     small ``spec`` travels with each task: a shared copy on the workers would be
     per-run state that outlives a killed client, or a dependency that ties tasks
     to the workers holding it; each task's copy holds only its own datasets."""
@@ -103,6 +101,7 @@ def build_graph(  # noqa: PLR0913
     for node in pipeline.nodes:
         for name in node.inputs:
             used_by.setdefault(name, []).append(node)
+    memory = spec.memory
     free = set(pipeline.outputs()) & memory.keys()
     keys = [_task_key(run, group) for group in groups]
     index_of = {node: index for index, group in enumerate(groups) for node in group}
@@ -182,7 +181,7 @@ def build_graph(  # noqa: PLR0913
             name: MaterializedLayer(mapping, annotations=annotations or None)
             for name, (annotations, mapping) in named.items()
         },
-        dict.fromkeys(named, set()),
+        {name: set() for name in named},  # materialized: each task names its own
     )
     return PipelineGraph(
         graph,

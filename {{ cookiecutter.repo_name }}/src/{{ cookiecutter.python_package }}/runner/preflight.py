@@ -1,6 +1,7 @@
-"""Checks before any node runs, by asking every worker: can it build the run's
-catalog (its project and credentials), does it run the same code as this client,
-and does it see this machine's disk where nodes exchange data through local files."""
+"""Checks before any node runs, by asking every worker: can it rebuild the run's
+datasets (its credentials, datasets that exist only in this process), does it run
+the same code as this client, and does it see the local files the run reads and
+writes."""
 
 from __future__ import annotations
 
@@ -10,40 +11,44 @@ from contextlib import suppress
 from pathlib import Path
 
 from distributed import Client
-from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 
-from ..storage import exchanged_on_local_disk
-from .errors import DaskRunError
-from .spec import RunSpec, WorkerSetupError
-from .worker import MARKER_PREFIX, StaleWorkerError, check_worker
+from .checks import MARKER_PREFIX, check_worker
+from .errors import (
+    CatalogNotPortableError,
+    NoSharedDiskError,
+    StaleWorkerError,
+    WorkerSetupError,
+)
+from .fingerprint import fingerprint
+from .run_spec import PipelineData, RunSpec
+from .storage import config_path
 
 PREFLIGHT_TIMEOUT = 120
 
 logger = logging.getLogger(__name__)
 
 
-class NoSharedDiskError(DaskRunError, RuntimeError):
-    """Nodes would exchange data through local files that some workers cannot see."""
-
-
-def preflight(
-    client: Client, spec: RunSpec, pipeline: Pipeline, catalog: CatalogProtocol
-) -> None:
-    exchanged = exchanged_on_local_disk(pipeline, catalog, set(spec.persisted))
-    markers = _write_markers({path for path, _, _ in exchanged.values()}, spec.token)
+def preflight(client: Client, spec: RunSpec, data: PipelineData, pipeline: Pipeline) -> None:
+    files = {
+        name: path
+        for name, dataset in spec.persisted.items()
+        if dataset is not None and (path := config_path(dataset.config)) is not None
+    }
+    markers = _write_markers(set(files.values()), spec.token)
     try:
-        reports = client.run(
-            check_worker, spec, markers, callback_timeout=PREFLIGHT_TIMEOUT
+        answers = client.run(
+            check_worker, spec, fingerprint(), markers, callback_timeout=PREFLIGHT_TIMEOUT
         )
     finally:
         for folder in markers:
             with suppress(OSError):
                 (Path(folder) / f"{MARKER_PREFIX}{spec.token}").unlink()
-    reports = {worker: _report(result) for worker, result in reports.items()}
+    reports = {worker: _report(answer) for worker, answer in sorted(answers.items())}
+    _refuse_not_portable(reports, data.not_portable)
     _refuse_unready_workers(reports)
     _refuse_or_warn_stale_workers(reports, spec.version_check)
-    _refuse_unshared_disk(reports, exchanged)
+    _refuse_unshared_disk(reports, files, pipeline)
 
 
 def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
@@ -51,6 +56,8 @@ def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
     markers = {}
     for path in paths:
         folder = next(parent for parent in path.parents if parent.is_dir())
+        if str(folder) in markers:
+            continue
         text = secrets.token_hex(16)
         try:
             (folder / f"{MARKER_PREFIX}{token}").write_text(text)
@@ -61,34 +68,39 @@ def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
     return markers
 
 
-def _report(result: object) -> dict:
+def _report(answer: object) -> dict:
     """A worker's report; an error means it could not even run the check."""
-    if isinstance(result, dict):
-        return result
+    if isinstance(answer, dict):
+        return answer
     problem = (
-        f"{type(result).__name__}: {result}. The check itself failed there: the worker "
+        f"{type(answer).__name__}: {answer}. The check itself failed there: the worker "
         "may run an older version of this project (restart it from the current image) "
         "or lack the project entirely (install it where the workers run)."
     )
-    return {"problem": problem, "differences": [], "unseen": []}
+    return {"problem": problem, "not_portable": [], "differences": [], "unseen": []}
+
+
+def _refuse_not_portable(reports: dict[str, dict], why: dict[str, str]) -> None:
+    for worker, report in reports.items():
+        if report["not_portable"]:
+            name = report["not_portable"][0]
+            raise CatalogNotPortableError(
+                f"Dataset '{name}' cannot be rebuilt on Dask worker {worker}: {why[name]}. "
+                "Declare it in conf/<env>/catalog.yml, or make it in code only from "
+                "plain values (Kedro's DataCatalog.to_config() must describe it)."
+            )
 
 
 def _refuse_unready_workers(reports: dict[str, dict]) -> None:
-    failed = {
-        worker: r["problem"] for worker, r in sorted(reports.items()) if r["problem"]
-    }
+    failed = {worker: r["problem"] for worker, r in reports.items() if r["problem"]}
     if failed:
         worker, problem = next(iter(failed.items()))
         more = f" ({len(failed) - 1} more workers too)" if len(failed) > 1 else ""
-        raise WorkerSetupError(
-            f"Dask worker {worker} cannot run this project{more}: {problem}"
-        )
+        raise WorkerSetupError(f"Dask worker {worker} cannot run this project{more}: {problem}")
 
 
 def _refuse_or_warn_stale_workers(reports: dict[str, dict], version_check: str) -> None:
-    stale = {
-        w: r["differences"] for w, r in sorted(reports.items()) if r["differences"]
-    }
+    stale = {w: r["differences"] for w, r in reports.items() if r["differences"]}
     if not stale:
         return
     lines = [f"  {worker}: {'; '.join(found)}" for worker, found in stale.items()]
@@ -98,29 +110,34 @@ def _refuse_or_warn_stale_workers(reports: dict[str, dict], version_check: str) 
         + "\nRebuild and redeploy the image (make build-image push-image), or restart "
         "the workers from the current project; dask_client.version_check: warn runs anyway."
     )
-    if version_check == "warn":
-        logger.warning(message)
-    else:
+    if version_check != "warn":
         raise StaleWorkerError(message)
+    logger.warning(message)
 
 
 def _refuse_unshared_disk(
-    reports: dict[str, dict], exchanged: dict[str, tuple[Path, str, list[str]]]
+    reports: dict[str, dict], files: dict[str, Path], pipeline: Pipeline
 ) -> None:
-    blind = {w: set(r["unseen"]) for w, r in sorted(reports.items()) if r["unseen"]}
-    for name, (path, writer, readers) in exchanged.items():
-        workers = [
-            w
-            for w, unseen in blind.items()
-            if any(path.is_relative_to(f) for f in unseen)
-        ]
-        if workers:
-            raise NoSharedDiskError(
-                f"Dataset '{name}' is on local disk ({path}): node '{writer}' writes it "
-                f"and {', '.join(repr(r) for r in readers)} read it, maybe on other "
-                f"machines, but {len(workers)} of {len(reports)} workers ({workers[0]}...) "
-                "do not see this machine's disk there. Put persisted data where every "
-                "worker reaches it: object storage (kedro run --params "
-                "storage=s3://bucket/prefix), or a folder shared by every worker at the "
-                "same path."
-            )
+    blind = {w: [Path(f) for f in r["unseen"]] for w, r in reports.items() if r["unseen"]}
+    writers = {name: node.name for node in pipeline.nodes for name in node.outputs}
+    readers: dict[str, list[str]] = {}
+    for node in pipeline.nodes:
+        for name in node.inputs:
+            readers.setdefault(name, []).append(node.name)
+    # Data that nodes exchange first: the likeliest to go wrong.
+    for name in sorted(files, key=lambda n: (not readers.get(n) or n not in writers, n)):
+        path = files[name]
+        workers = [w for w, unseen in blind.items() if any(path.is_relative_to(f) for f in unseen)]
+        if not workers:
+            continue
+        used = ", ".join(
+            [f"node '{writers[name]}' writes it"] * (name in writers)
+            + [f"{', '.join(repr(r) for r in readers[name])} read it"] * bool(readers.get(name))
+        )
+        raise NoSharedDiskError(
+            f"Dataset '{name}' is on local disk ({path}; {used}), but {len(workers)} of "
+            f"{len(reports)} workers ({workers[0]}...) do not see this machine's disk "
+            "there. Put persisted data where every worker reaches it: object storage "
+            "(kedro run --params storage=s3://bucket/prefix), or a folder shared by "
+            "every worker at the same path."
+        )

@@ -14,6 +14,8 @@ from rich import get_console
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from ._dask import finished_condition
+
 
 class NodeProgress:
     def __init__(
@@ -75,8 +77,8 @@ def _logging_console() -> Console | None:
 
 
 class PhaseTimer:
-    """Seconds spent in each phase of a run, for ``kedro run`` at DEBUG level and
-    the benchmarks: time since the previous lap counts towards ``name``."""
+    """Seconds spent in each phase of a run (``DaskRunner.phases``): time since the
+    previous lap counts towards ``name``."""
 
     def __init__(self) -> None:
         self.phases: dict[str, float] = {}
@@ -96,7 +98,7 @@ class CompletionReports:
 
     def __init__(self, client: Client):
         self._finished = as_completed(loop=client.loop)
-        self._wake = self._finished.thread_condition  # notified for every arrival
+        self._wake = finished_condition(self._finished)
         self._names: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
 
     def follow(self, futures: Iterable[Future]) -> None:

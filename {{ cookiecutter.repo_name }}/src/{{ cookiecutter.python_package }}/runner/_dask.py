@@ -1,0 +1,48 @@
+"""Every use of Dask's private or undocumented names in this project, in one place.
+
+Each is pinned by tests/runner/test_seams.py, so a Dask release that changes one
+fails there, naming it. This module is pickled by value when it reaches the
+scheduler (see ``forget_client_events``), so it imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Hashable
+from functools import partial
+from threading import Condition
+from typing import Any
+
+import cloudpickle
+from dask._task_spec import List, Task, TaskRef, parse_input
+from dask.utils import apply
+from distributed import as_completed
+
+__all__ = ["TaskRef", "finished_condition", "forget_client_events", "worker_task"]
+
+
+def worker_task(
+    key: Hashable, function: Callable[..., Any], *fixed: Any, args: tuple = ()
+) -> Task:
+    """A task that runs ``function(*fixed, *args)`` on a worker, which the
+    scheduler can unpickle without the project or Kedro: ``dask.utils.apply`` of
+    ``pickle.loads(<bytes>)``, a nested task only a worker evaluates. ``args`` may
+    hold references to other tasks (``TaskRef``), which Dask resolves first."""
+    packed = cloudpickle.dumps(partial(function, *fixed))
+    return Task(
+        key,
+        apply,
+        Task(None, pickle.loads, packed),
+        List(*(parse_input(arg) for arg in args)),
+    )
+
+
+def finished_condition(finished: as_completed) -> Condition:
+    """The condition ``as_completed`` notifies for every future that finishes."""
+    return finished.thread_condition
+
+
+def forget_client_events(dask_scheduler: Any, client_id: str) -> None:
+    """On the scheduler: drop the per-client event topic it keeps for an hour after
+    the client leaves (one event per task), so runs leave no memory behind."""
+    dask_scheduler._broker.truncate(client_id)

@@ -1,0 +1,40 @@
+"""What code a process runs, as the client and its workers compare it."""
+
+import importlib.metadata
+import sys
+
+from {{ cookiecutter.python_package }}.runner import fingerprint as fingerprints
+from {{ cookiecutter.python_package }}.runner.fingerprint import Fingerprint
+
+
+def test_the_project_and_what_it_depends_on():
+    found = fingerprints.fingerprint()
+    assert found.packages["kedro"] == importlib.metadata.version("kedro")
+    assert found.packages["distributed"] == importlib.metadata.version("distributed")
+    assert "pytest" not in found.packages  # installed, but not a dependency
+
+
+def test_only_modules_python_imports_count(tmp_path, monkeypatch):
+    package = tmp_path / "shipped"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "nodes.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = fingerprints._code_hash("shipped")
+    (package / ".ipynb_checkpoints").mkdir()
+    (package / ".ipynb_checkpoints" / "nodes-checkpoint.py").write_text("x = 2\n")
+    (package / "sub" / ".#nodes.py").symlink_to(package / "missing")  # an editor lock
+    assert fingerprints._code_hash("shipped") == before
+    (package / "sub" / "nodes.py").write_text("x = 3\n")
+    assert fingerprints._code_hash("shipped") != before
+    sys.modules.pop("shipped", None)
+
+
+def test_differences_name_what_differs():
+    client = Fingerprint("a" * 64, {"kedro": "1.7.0", "numpy": "2.4.0"})
+    worker = Fingerprint("b" * 64, {"kedro": "1.7.0", "numpy": "2.3.0"})
+    assert client.differences(worker) == [
+        "the project's code differs (here aaaaaaaaaaaa, there bbbbbbbbbbbb)",
+        "numpy 2.4.0 here, 2.3.0 there",
+    ]
+    assert client.digest != worker.digest and client.differences(client) == []

@@ -1,0 +1,77 @@
+"""How nodes become Dask tasks: chains fuse, tag options annotate, data flows
+only where a node reads it."""
+
+from kedro.pipeline import Pipeline, node
+
+from {{ cookiecutter.python_package }}.runner.fusion import fuse_chains
+from {{ cookiecutter.python_package }}.runner.graph import build_graph, task_options
+from {{ cookiecutter.python_package }}.runner.run_spec import RunSpec
+
+
+def identity(x):
+    return x
+
+
+def add(x, y):
+    return x + y
+
+
+# a -> b -> c, then c feeds two branches that join again
+DIAMOND = Pipeline(
+    [
+        node(identity, "a", "b", name="first"),
+        node(identity, "b", "c", name="second"),
+        node(identity, "c", "d", name="left", tags=["gpu"]),
+        node(identity, "c", "e", name="right"),
+        node(add, ["d", "e"], "f", name="join"),
+    ]
+)
+
+
+def spec(memory):
+    return RunSpec(
+        token="t0ken", run_id=None, package_name=None, hooks=False, is_async=False,
+        client_pid=0, env=None, conf_source=None, persisted={},
+        memory=dict.fromkeys(memory), fingerprint="x", version_check="error",
+    )  # fmt: skip
+
+
+def names(groups):
+    return [[n.name for n in group] for group in groups]
+
+
+def test_only_single_links_fuse():
+    assert names(fuse_chains(DIAMOND, lambda n: "same")) == [
+        ["first", "second"],
+        ["left"],
+        ["right"],
+        ["join"],
+    ]
+
+
+def test_nodes_with_other_options_do_not_fuse():
+    assert names(fuse_chains(DIAMOND, lambda n: n.name)) == [
+        ["first"], ["second"], ["left"], ["right"], ["join"],
+    ]  # fmt: skip
+    assert len(fuse_chains(DIAMOND, lambda n: None)) == 5
+
+
+def test_tag_options_become_annotations_and_the_smallest_time_limit():
+    left = next(n for n in DIAMOND.nodes if n.name == "left")
+    options = task_options(
+        left, {"gpu": {"resources": {"GPU": 1}, "retries": 2, "timeout": 5}}, node_timeout=60
+    )
+    assert options.annotations == {"resources": {"GPU": 1}, "retries": 2}
+    assert options.timeout == 5
+
+
+def test_the_graph_has_a_task_per_group_and_names_free_outputs():
+    graph = build_graph(
+        DIAMOND, spec=spec("bcdef"), feed={"a": 1}, tag_options={}, node_timeout=None, fuse=True
+    )
+    assert [key[1] for key in graph.groups] == ["first..second", "left", "right", "join"]
+    assert set(graph.free_outputs) == {"f"}
+    layers = graph.graph.layers
+    assert all(not deps for deps in graph.graph.dependencies.values())
+    assert len({id(deps) for deps in graph.graph.dependencies.values()}) == len(layers)
+    assert all(key[0] == "kedro-t0ken" for layer in layers.values() for key in layer)

@@ -1,0 +1,132 @@
+"""The runner on a real Dask LocalCluster: worker processes, and threads of this
+process. Node functions live in this module so that worker processes import them."""
+
+import pickle
+import time
+
+import pytest
+from distributed import LocalCluster
+from kedro.framework.hooks import hook_impl
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Pipeline, node
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.pandas import CSVDataset
+
+from {{ cookiecutter.python_package }}.runner import (
+    CatalogNotPortableError,
+    DaskRunner,
+    NodeTimeoutError,
+)
+from {{ cookiecutter.python_package }}.runner import _kedro
+from {{ cookiecutter.python_package }}.runner.graph import build_graph
+from {{ cookiecutter.python_package }}.runner.hooks import RunContext
+from {{ cookiecutter.python_package }}.runner.run_spec import RunSpec, classify_datasets
+
+
+def double(x):
+    return {"value": x["value"] * 2}
+
+
+def explode(x):
+    raise ValueError(f"cannot use {x}")
+
+
+def slow(x):
+    time.sleep(4)
+    return x
+
+
+@pytest.fixture(scope="module")
+def processes():
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def threads():
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_a_dataset_made_in_code_is_written_where_it_says(processes, tmp_path):
+    pipeline = Pipeline([node(double, "start", "middle"), node(double, "middle", "end")])
+    catalog = DataCatalog(
+        {"start": MemoryDataset({"value": 2}), "end": JSONDataset(filepath=str(tmp_path / "end.json"))}
+    )
+    DaskRunner(address=processes).run(pipeline, catalog)
+    assert catalog.load("end") == {"value": 8}
+
+
+def test_a_failing_node_is_named(processes):
+    pipeline = Pipeline([node(explode, "start", "end", name="explode")])
+    catalog = DataCatalog({"start": MemoryDataset(3)})
+    with pytest.raises(ValueError, match="cannot use 3") as error:
+        DaskRunner(address=processes).run(pipeline, catalog)
+    assert "Raised by Kedro node 'explode' on a Dask worker." in error.value.__notes__
+
+
+def test_a_node_past_its_time_limit_stops_the_run(processes):
+    pipeline = Pipeline([node(slow, "start", "end", name="slow")])
+    started = time.monotonic()
+    with pytest.raises(NodeTimeoutError, match="Node 'slow' ran longer than its limit of 1 s"):
+        DaskRunner(address=processes, node_timeout=1).run(pipeline, DataCatalog({"start": MemoryDataset(1)}))
+    assert time.monotonic() - started < 4
+
+
+def test_a_dataset_workers_cannot_rebuild_is_refused_before_any_node(processes, tmp_path):
+    class Unportable(MemoryDataset):  # defined here: no worker process can import it
+        def _exists(self) -> bool:
+            return False
+
+    first = JSONDataset(filepath=str(tmp_path / "first.json"))
+    pipeline = Pipeline([node(double, "start", "first"), node(double, "first", "last")])
+    catalog = DataCatalog(
+        {"start": MemoryDataset({"value": 1}), "first": first, "last": CSVDataset(filepath=str(tmp_path / "l.csv"))}
+    )
+    catalog.get("last")._filepath = tmp_path / "elsewhere.csv"  # changed after it was made
+    with pytest.raises(CatalogNotPortableError, match="Dataset 'last' cannot be rebuilt"):
+        DaskRunner(address=processes).run(pipeline, catalog)
+    assert not first.exists()  # no node ran
+
+
+class RecordingHooks:
+    def __init__(self):
+        self.nodes = []
+
+    @hook_impl
+    def after_node_run(self, node):
+        self.nodes.append(node.name)
+
+
+def test_workers_in_this_process_use_its_hooks_and_catalog(threads):
+    hooks = RecordingHooks()
+    manager = _kedro.empty_hook_manager()
+    manager.register(hooks)
+    pipeline = Pipeline([node(double, "start", "middle", name="a"), node(double, "middle", "end", name="b")])
+    catalog = DataCatalog({"start": MemoryDataset({"value": 1})})
+    result = DaskRunner(address=threads).run(pipeline, catalog, manager)
+    assert result["end"].load() == {"value": 4}
+    assert hooks.nodes == ["a", "b"]
+
+
+def test_no_credential_value_is_in_the_graph_sent_to_the_scheduler(tmp_path):
+    secret = {"token": "s3cr3t-never-sent"}
+    context = RunContext(env="dask", conf_source=None, credentials={"disk": secret})
+    pipeline = Pipeline([node(double, "start", "saved")])
+    catalog = DataCatalog(
+        {"start": MemoryDataset({"value": 1}), "saved": JSONDataset(filepath=str(tmp_path / "s.json"), credentials=secret)}
+    )
+    data = classify_datasets(pipeline, catalog, context)
+    spec = RunSpec(
+        token="t", run_id=None, package_name=None, hooks=False, is_async=False,
+        client_pid=0, env="dask", conf_source=None, persisted=data.persisted,
+        memory=data.memory, fingerprint="f", version_check="error",
+    )  # fmt: skip
+    assert spec.credentials == {"disk"}
+    graph = build_graph(pipeline, spec=spec, feed=data.feed, tag_options={}, node_timeout=None, fuse=True)
+    sent = pickle.dumps(dict(graph.graph))
+    assert b"s3cr3t-never-sent" not in sent and b"disk" in sent

@@ -1,0 +1,93 @@
+"""What the client sends its workers: every persisted dataset exactly as the
+client's catalog holds it, credentials by name only, or a reason it cannot."""
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from kedro.io import AbstractDataset, DataCatalog, MemoryDataset, Version
+from kedro.pipeline import Pipeline, node
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.pandas import CSVDataset
+
+from {{ cookiecutter.python_package }}.runner.hooks import RunContext
+from {{ cookiecutter.python_package }}.runner.run_spec import (
+    classify_datasets,
+    portable,
+    with_credentials,
+)
+
+KEYS = {"key": "AKIA-TEST", "secret": "not-a-real-secret"}
+
+
+def rebuilt(name, spec, credentials=None):
+    config = with_credentials(spec.config, credentials or {})
+    return AbstractDataset.from_config(name, config, spec.load_version, spec.save_version)
+
+
+def test_a_dataset_made_in_code_travels_with_an_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = portable("cars", CSVDataset(filepath="cars.csv", save_args={"index": False}), None)
+    assert spec.config["filepath"] == str(tmp_path / "cars.csv")
+    dataset = rebuilt("cars", spec)
+    assert isinstance(dataset, CSVDataset)
+    assert dataset._describe()["save_args"]["index"] is False
+
+
+def test_versions_a_dataset_was_made_with_travel_with_it(tmp_path):
+    dataset = JSONDataset(filepath=str(tmp_path / "m.json"), version=Version("2020-01-01", None))
+    spec = portable("m", dataset, None)
+    assert spec.load_version == "2020-01-01"
+    assert spec.save_version == dataset.resolve_save_version()  # one for every worker
+    assert rebuilt("m", spec).resolve_load_version() == "2020-01-01"
+
+
+def test_a_dataset_changed_after_it_was_made_is_not_portable(tmp_path):
+    dataset = JSONDataset(filepath=str(tmp_path / "a.json"))
+    dataset._filepath = Path(tmp_path / "elsewhere.json")  # what a hook might do
+    assert "changed after it was made" in portable("a", dataset, None)
+
+
+def test_an_object_kedro_cannot_describe_is_not_portable():
+    assert "cannot describe it" in portable("mocked", mock.Mock(), None)
+
+
+def test_credentials_travel_as_their_configured_name():
+    context = RunContext(env="dask", conf_source=None, credentials={"store": KEYS})
+    dataset = CSVDataset(filepath="s3://bucket/a.csv", credentials=dict(KEYS))
+    spec = portable("a", dataset, context)
+    assert spec.config["credentials"] == "store"
+    assert "not-a-real-secret" not in repr(spec)
+    assert rebuilt("a", spec, {"store": KEYS})._protocol == "s3"
+
+
+@pytest.mark.parametrize(
+    ("context", "hint"),
+    [
+        (RunContext(env=None, conf_source=None, credentials={"other": {"key": "x"}}), "conf/<env>"),
+        (None, "DaskRunnerHooks"),
+    ],
+)
+def test_credentials_only_this_process_has_are_not_portable(context, hint):
+    reason = portable("a", CSVDataset(filepath="s3://b/a.csv", credentials=dict(KEYS)), context)
+    assert "credentials are not among the configured ones" in reason and hint in reason
+
+
+def test_a_worker_without_the_named_credentials_is_told_which():
+    with pytest.raises(KeyError, match="store"):
+        with_credentials({"type": "x", "credentials": "store"}, {})
+
+
+def test_datasets_are_sorted_into_persisted_in_memory_and_given_values(tmp_path):
+    pipeline = Pipeline([node(len, "given", "counted"), node(abs, "counted", "saved")])
+    catalog = DataCatalog(
+        {
+            "given": MemoryDataset([1, 2, 3]),
+            "saved": JSONDataset(filepath=str(tmp_path / "s.json")),
+            "weird": mock.Mock(),
+        }
+    )
+    data = classify_datasets(pipeline, catalog, None)
+    assert data.feed == {"given": [1, 2, 3]}
+    assert set(data.memory) == {"counted"}
+    assert set(data.persisted) == {"saved"} and not data.not_portable
