@@ -41,7 +41,10 @@ VERBOSE = click.Option(
 def run(verbose: bool, **options: Any) -> Any:
     _check_env(options.get("env"), options.get("conf_source"))
     options["runner"] = _choose_runner(
-        options.get("runner"), options.get("env"), options.get("conf_source"), options["params"]
+        options.get("runner"),
+        options.get("env"),
+        options.get("conf_source"),
+        options["params"],
     )
     assert kedro_run.callback is not None  # Kedro's own `kedro run`
     try:

@@ -26,7 +26,9 @@ ORBIT = Pipeline(
 @pytest.fixture
 def orbit(tmp_path) -> Project:
     """The orbit pipeline with nothing in its catalog: all data in memory."""
-    return Project(tmp_path, "__default__", ORBIT, DataCatalog(), "deploy", "deploy", {})
+    return Project(
+        tmp_path, "__default__", ORBIT, DataCatalog(), "deploy", "deploy", {}
+    )
 
 
 def project_with(catalog: DataCatalog, settings: dict, path: Path) -> Project:

@@ -4,7 +4,7 @@ import pytest
 
 from {{ cookiecutter.python_package }}.deploy.argo import dns_label, unique_labels, workflow
 from {{ cookiecutter.python_package }}.deploy.plan import build_plan
-from {{ cookiecutter.python_package }}.deploy.project import DeployError
+from {{ cookiecutter.python_package }}.deploy.project import DeployError, load_project
 
 SETTINGS = {
     "project_dir": "/home/kedro_docker",
@@ -21,8 +21,6 @@ def test_labels_are_dns_labels_and_unique():
 
 
 def test_workflow_follows_the_plan(project_path):
-    from {{ cookiecutter.python_package }}.deploy.project import load_project
-
     plan = build_plan(load_project(env="deploy", project_path=project_path), "none")
     document = workflow(plan, "registry/img:1", SETTINGS, ["data"], name="Rocket")
     templates = {t["name"]: t for t in document["spec"]["templates"]}
@@ -35,9 +33,14 @@ def test_workflow_follows_the_plan(project_path):
         assert template["retryStrategy"]["limit"] == retries
         mount = template["container"]["volumeMounts"][0]
         assert mount["mountPath"] == "/home/kedro_docker/data"
-    assert document["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "data-claim"
+    assert (
+        document["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+        == "data-claim"
+    )
 
 
 def test_a_shared_volume_needs_the_project_folder(orbit):
     with pytest.raises(DeployError, match="argo.project_dir"):
-        workflow(build_plan(orbit, "none"), "img", {"volume_claim": "c"}, ["data"], name="x")
+        workflow(
+            build_plan(orbit, "none"), "img", {"volume_claim": "c"}, ["data"], name="x"
+        )

@@ -20,11 +20,20 @@ def test_memory_data_between_tasks_and_unnamed_nodes(orbit):
 
 def test_local_files_between_tasks_must_be_under_a_shared_path(tmp_path):
     catalog = DataCatalog.from_config(
-        {"{name}": {"type": "pickle.PickleDataset", "filepath": str(tmp_path / "data" / "{name}.pkl")}}
+        {
+            "{name}": {
+                "type": "pickle.PickleDataset",
+                "filepath": str(tmp_path / "data" / "{name}.pkl"),
+            }
+        }
     )
     assert isinstance(catalog.get("burn_plan"), PickleDataset)
     unshared = project_with(catalog, {}, tmp_path)
     found = find_problems(unshared, build_plan(unshared, "none"))
     assert any("dataset 'burn_plan' is on local disk" in p for p in found)
     shared = project_with(catalog, {"shared_paths": ["data"]}, tmp_path)
-    assert not [p for p in find_problems(shared, build_plan(shared, "none")) if "local disk" in p]
+    assert not [
+        p
+        for p in find_problems(shared, build_plan(shared, "none"))
+        if "local disk" in p
+    ]

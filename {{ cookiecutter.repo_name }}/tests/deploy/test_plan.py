@@ -13,7 +13,9 @@ def example(project_path):
     return load_project(env="deploy", project_path=project_path)
 
 
-@pytest.mark.parametrize(("group_by", "tasks"), [("none", 10), ("namespace", 7), ("memory", 10)])
+@pytest.mark.parametrize(
+    ("group_by", "tasks"), [("none", 10), ("namespace", 7), ("memory", 10)]
+)
 def test_the_example_in_tasks(example, group_by, tasks):
     plan = build_plan(example, group_by)
     assert len(plan.tasks) == tasks
@@ -22,16 +24,26 @@ def test_the_example_in_tasks(example, group_by, tasks):
         assert set(task.upstream) <= seen  # in dependency order
         seen.add(task.name)
         assert task.command[:2] == ["kedro", "run"]
-        assert f"--nodes={','.join(task.nodes)}" in task.command and "--env=deploy" in task.command
-    assert sorted(n for t in plan.tasks for n in t.nodes) == sorted(n.name for n in example.pipeline.nodes)
+        assert (
+            f"--nodes={','.join(task.nodes)}" in task.command
+            and "--env=deploy" in task.command
+        )
+    assert sorted(n for t in plan.tasks for n in t.nodes) == sorted(
+        n.name for n in example.pipeline.nodes
+    )
 
 
 def test_dependencies_are_the_node_dependencies(example):
     upstream = {task.name: task.upstream for task in build_plan(example, "none").tasks}
     assert upstream["split_measurements"] == ["generate_measurements"]
     for name in CANDIDATES:
-        assert upstream[f"{name}.evaluate_model"] == [f"{name}.fit_model", "split_measurements"]
-    assert upstream["compare_models"] == sorted(f"{n}.evaluate_model" for n in CANDIDATES)
+        assert upstream[f"{name}.evaluate_model"] == [
+            f"{name}.fit_model",
+            "split_measurements",
+        ]
+    assert upstream["compare_models"] == sorted(
+        f"{n}.evaluate_model" for n in CANDIDATES
+    )
 
 
 def test_namespaces_become_tasks(example):

@@ -59,7 +59,9 @@ def test_nodes_with_other_options_do_not_fuse():
 def test_tag_options_become_annotations_and_the_smallest_time_limit():
     left = next(n for n in DIAMOND.nodes if n.name == "left")
     options = task_options(
-        left, {"gpu": {"resources": {"GPU": 1}, "retries": 2, "timeout": 5}}, node_timeout=60
+        left,
+        {"gpu": {"resources": {"GPU": 1}, "retries": 2, "timeout": 5}},
+        node_timeout=60,
     )
     assert options.annotations == {"resources": {"GPU": 1}, "retries": 2}
     assert options.timeout == 5
@@ -67,9 +69,19 @@ def test_tag_options_become_annotations_and_the_smallest_time_limit():
 
 def test_the_graph_has_a_task_per_group_and_names_free_outputs():
     graph = build_graph(
-        DIAMOND, spec=spec("bcdef"), feed={"a": 1}, tag_options={}, node_timeout=None, fuse=True
+        DIAMOND,
+        spec=spec("bcdef"),
+        feed={"a": 1},
+        tag_options={},
+        node_timeout=None,
+        fuse=True,
     )
-    assert [key[1] for key in graph.groups] == ["first..second", "left", "right", "join"]
+    assert [key[1] for key in graph.groups] == [
+        "first..second",
+        "left",
+        "right",
+        "join",
+    ]
     assert set(graph.free_outputs) == {"f"}
     layers = graph.graph.layers
     assert all(not deps for deps in graph.graph.dependencies.values())

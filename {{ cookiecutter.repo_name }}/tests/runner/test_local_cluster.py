@@ -16,8 +16,8 @@ from {{ cookiecutter.python_package }}.runner import (
     CatalogNotPortableError,
     DaskRunner,
     NodeTimeoutError,
+    _kedro,
 )
-from {{ cookiecutter.python_package }}.runner import _kedro
 from {{ cookiecutter.python_package }}.runner.graph import build_graph
 from {{ cookiecutter.python_package }}.runner.hooks import RunContext
 from {{ cookiecutter.python_package }}.runner.run_spec import RunSpec, classify_datasets
@@ -53,9 +53,14 @@ def threads():
 
 
 def test_a_dataset_made_in_code_is_written_where_it_says(processes, tmp_path):
-    pipeline = Pipeline([node(double, "start", "middle"), node(double, "middle", "end")])
+    pipeline = Pipeline(
+        [node(double, "start", "middle"), node(double, "middle", "end")]
+    )
     catalog = DataCatalog(
-        {"start": MemoryDataset({"value": 2}), "end": JSONDataset(filepath=str(tmp_path / "end.json"))}
+        {
+            "start": MemoryDataset({"value": 2}),
+            "end": JSONDataset(filepath=str(tmp_path / "end.json")),
+        }
     )
     DaskRunner(address=processes).run(pipeline, catalog)
     assert catalog.load("end") == {"value": 8}
@@ -72,12 +77,18 @@ def test_a_failing_node_is_named(processes):
 def test_a_node_past_its_time_limit_stops_the_run(processes):
     pipeline = Pipeline([node(slow, "start", "end", name="slow")])
     started = time.monotonic()
-    with pytest.raises(NodeTimeoutError, match="Node 'slow' ran longer than its limit of 1 s"):
-        DaskRunner(address=processes, node_timeout=1).run(pipeline, DataCatalog({"start": MemoryDataset(1)}))
+    with pytest.raises(
+        NodeTimeoutError, match="Node 'slow' ran longer than its limit of 1 s"
+    ):
+        DaskRunner(address=processes, node_timeout=1).run(
+            pipeline, DataCatalog({"start": MemoryDataset(1)})
+        )
     assert time.monotonic() - started < 4
 
 
-def test_a_dataset_workers_cannot_rebuild_is_refused_before_any_node(processes, tmp_path):
+def test_a_dataset_workers_cannot_rebuild_is_refused_before_any_node(
+    processes, tmp_path
+):
     class Unportable(MemoryDataset):  # defined here: no worker process can import it
         def _exists(self) -> bool:
             return False
@@ -85,10 +96,18 @@ def test_a_dataset_workers_cannot_rebuild_is_refused_before_any_node(processes, 
     first = JSONDataset(filepath=str(tmp_path / "first.json"))
     pipeline = Pipeline([node(double, "start", "first"), node(double, "first", "last")])
     catalog = DataCatalog(
-        {"start": MemoryDataset({"value": 1}), "first": first, "last": CSVDataset(filepath=str(tmp_path / "l.csv"))}
+        {
+            "start": MemoryDataset({"value": 1}),
+            "first": first,
+            "last": CSVDataset(filepath=str(tmp_path / "l.csv")),
+        }
     )
-    catalog.get("last")._filepath = tmp_path / "elsewhere.csv"  # changed after it was made
-    with pytest.raises(CatalogNotPortableError, match="Dataset 'last' cannot be rebuilt"):
+    catalog.get("last")._filepath = (
+        tmp_path / "elsewhere.csv"
+    )  # changed after it was made
+    with pytest.raises(
+        CatalogNotPortableError, match="Dataset 'last' cannot be rebuilt"
+    ):
         DaskRunner(address=processes).run(pipeline, catalog)
     assert not first.exists()  # no node ran
 
@@ -106,7 +125,12 @@ def test_workers_in_this_process_use_its_hooks_and_catalog(threads):
     hooks = RecordingHooks()
     manager = _kedro.empty_hook_manager()
     manager.register(hooks)
-    pipeline = Pipeline([node(double, "start", "middle", name="a"), node(double, "middle", "end", name="b")])
+    pipeline = Pipeline(
+        [
+            node(double, "start", "middle", name="a"),
+            node(double, "middle", "end", name="b"),
+        ]
+    )
     catalog = DataCatalog({"start": MemoryDataset({"value": 1})})
     result = DaskRunner(address=threads).run(pipeline, catalog, manager)
     assert result["end"].load() == {"value": 4}
@@ -118,7 +142,10 @@ def test_no_credential_value_is_in_the_graph_sent_to_the_scheduler(tmp_path):
     context = RunContext(env="dask", conf_source=None, credentials={"disk": secret})
     pipeline = Pipeline([node(double, "start", "saved")])
     catalog = DataCatalog(
-        {"start": MemoryDataset({"value": 1}), "saved": JSONDataset(filepath=str(tmp_path / "s.json"), credentials=secret)}
+        {
+            "start": MemoryDataset({"value": 1}),
+            "saved": JSONDataset(filepath=str(tmp_path / "s.json"), credentials=secret),
+        }
     )
     data = classify_datasets(pipeline, catalog, context)
     spec = RunSpec(
@@ -127,6 +154,13 @@ def test_no_credential_value_is_in_the_graph_sent_to_the_scheduler(tmp_path):
         memory=data.memory, fingerprint="f", version_check="error",
     )  # fmt: skip
     assert spec.credentials == {"disk"}
-    graph = build_graph(pipeline, spec=spec, feed=data.feed, tag_options={}, node_timeout=None, fuse=True)
+    graph = build_graph(
+        pipeline,
+        spec=spec,
+        feed=data.feed,
+        tag_options={},
+        node_timeout=None,
+        fuse=True,
+    )
     sent = pickle.dumps(dict(graph.graph))
     assert b"s3cr3t-never-sent" not in sent and b"disk" in sent

@@ -22,12 +22,16 @@ KEYS = {"key": "AKIA-TEST", "secret": "not-a-real-secret"}
 
 def rebuilt(name, spec, credentials=None):
     config = with_credentials(spec.config, credentials or {})
-    return AbstractDataset.from_config(name, config, spec.load_version, spec.save_version)
+    return AbstractDataset.from_config(
+        name, config, spec.load_version, spec.save_version
+    )
 
 
 def test_a_dataset_made_in_code_travels_with_an_absolute_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    spec = portable("cars", CSVDataset(filepath="cars.csv", save_args={"index": False}), None)
+    spec = portable(
+        "cars", CSVDataset(filepath="cars.csv", save_args={"index": False}), None
+    )
     assert spec.config["filepath"] == str(tmp_path / "cars.csv")
     dataset = rebuilt("cars", spec)
     assert isinstance(dataset, CSVDataset)
@@ -35,7 +39,9 @@ def test_a_dataset_made_in_code_travels_with_an_absolute_path(tmp_path, monkeypa
 
 
 def test_versions_a_dataset_was_made_with_travel_with_it(tmp_path):
-    dataset = JSONDataset(filepath=str(tmp_path / "m.json"), version=Version("2020-01-01", None))
+    dataset = JSONDataset(
+        filepath=str(tmp_path / "m.json"), version=Version("2020-01-01", None)
+    )
     spec = portable("m", dataset, None)
     assert spec.load_version == "2020-01-01"
     assert spec.save_version == dataset.resolve_save_version()  # one for every worker
@@ -64,12 +70,17 @@ def test_credentials_travel_as_their_configured_name():
 @pytest.mark.parametrize(
     ("context", "hint"),
     [
-        (RunContext(env=None, conf_source=None, credentials={"other": {"key": "x"}}), "conf/<env>"),
+        (
+            RunContext(env=None, conf_source=None, credentials={"other": {"key": "x"}}),
+            "conf/<env>",
+        ),
         (None, "DaskRunnerHooks"),
     ],
 )
 def test_credentials_only_this_process_has_are_not_portable(context, hint):
-    reason = portable("a", CSVDataset(filepath="s3://b/a.csv", credentials=dict(KEYS)), context)
+    reason = portable(
+        "a", CSVDataset(filepath="s3://b/a.csv", credentials=dict(KEYS)), context
+    )
     assert "credentials are not among the configured ones" in reason and hint in reason
 
 

@@ -54,7 +54,9 @@ def test_hook_managers():
     manager = _kedro.project_hook_manager((Hooks(),))
     assert any(isinstance(p, Hooks) for p in manager.get_plugins())
     assert _kedro.empty_hook_manager().get_plugins() == set()
-    assert _kedro.is_null_hook_manager(_NullPluginManager()) and _kedro.is_null_hook_manager(None)
+    assert _kedro.is_null_hook_manager(
+        _NullPluginManager()
+    ) and _kedro.is_null_hook_manager(None)
     assert not _kedro.is_null_hook_manager(manager)
 
 
@@ -75,7 +77,9 @@ class _Versioned(AbstractVersionedDataset):
 
 
 def test_versions(tmp_path):
-    dataset = _Versioned(str(tmp_path / "out.csv"), Version("v1", "2026-01-01T00.00.00.000Z"))
+    dataset = _Versioned(
+        str(tmp_path / "out.csv"), Version("v1", "2026-01-01T00.00.00.000Z")
+    )
     assert _kedro.dataset_versions(dataset) == ("v1", "2026-01-01T00.00.00.000Z")
     filesystem, folder = _kedro.versioned_save_folder(dataset)
     assert folder == str(tmp_path / "out.csv" / "2026-01-01T00.00.00.000Z")
@@ -92,7 +96,9 @@ def test_node_name():
 def test_dask_internals():
     task = _dask.worker_task(("run", "x"), pow, 2, args=(5,))
     assert isinstance(task, Task) and task() == 32
-    assert "self.thread_condition = threading.Condition()" in inspect.getsource(as_completed)
+    assert "self.thread_condition = threading.Condition()" in inspect.getsource(
+        as_completed
+    )
     assert _dask.finished_condition.__code__.co_names[-1] == "thread_condition"
     assert "self._broker = Broker(" in inspect.getsource(Scheduler.__init__)
     assert "topic" in inspect.signature(Broker.truncate).parameters
@@ -115,7 +121,10 @@ def test_private_names_are_used_only_in_the_seams():
                 isinstance(found, ast.Attribute)
                 and found.attr.startswith("_")
                 and not found.attr.startswith("__")
-                and not (isinstance(found.value, ast.Name) and found.value.id in {"self", "cls", "os"})
+                and not (
+                    isinstance(found.value, ast.Name)
+                    and found.value.id in {"self", "cls", "os"}
+                )
             ):
                 offenders.append(f"{path.name}:{found.lineno}: .{found.attr}")
     assert not offenders, offenders

@@ -1,6 +1,7 @@
 """The runner's settings: one merge, one address rule, one check naming the key."""
 
 import pytest
+from distributed import LocalCluster
 
 from {{ cookiecutter.python_package }}.runner.errors import DaskSettingsError
 from {{ cookiecutter.python_package }}.runner.settings import (
@@ -30,7 +31,13 @@ def test_overrides_update_blocks_key_by_key():
     [
         ("tcp://conf:8786", {}, False, None, "tcp://conf:8786"),
         ("tcp://conf:8786", {}, False, "tcp://env:8786", "tcp://env:8786"),
-        ("tcp://conf:8786", {"address": "tcp://arg:8786"}, False, "tcp://env:8786", "tcp://arg:8786"),
+        (
+            "tcp://conf:8786",
+            {"address": "tcp://arg:8786"},
+            False,
+            "tcp://env:8786",
+            "tcp://arg:8786",
+        ),
         # --params dask_client.address=tcp://param:8786 is in the configured block
         ("tcp://param:8786", {}, True, "tcp://env:8786", "tcp://param:8786"),
         # empty, given for the run: start a cluster, whatever the environment says
@@ -38,7 +45,9 @@ def test_overrides_update_blocks_key_by_key():
         ("tcp://conf:8786", {"address": ""}, False, "tcp://env:8786", None),
     ],
 )
-def test_address_precedence(monkeypatch, configured, overrides, given, environment, expected):
+def test_address_precedence(
+    monkeypatch, configured, overrides, given, environment, expected
+):
     if environment:
         monkeypatch.setenv(ADDRESS_ENV_VAR, environment)
     else:
@@ -48,7 +57,9 @@ def test_address_precedence(monkeypatch, configured, overrides, given, environme
 
 def test_defaults_and_a_full_block():
     assert check({}) == DaskSettings()
-    settings = check({**CONFIGURED, "node_timeout": 30, "fuse": False, "adapt": {"maximum": 4}})
+    settings = check(
+        {**CONFIGURED, "node_timeout": 30, "fuse": False, "adapt": {"maximum": 4}}
+    )
     assert settings.cluster_kwargs == {"n_workers": 2, "threads_per_worker": 1}
     assert settings.node_timeout == 30.0 and settings.fuse is False
 
@@ -68,11 +79,20 @@ def test_defaults_and_a_full_block():
         ({"cluster_kwargs": {"n_workers": -1}}, "dask_client.cluster_kwargs.n_workers"),
         ({"cluster_kwargs": {"n_worker": 3}}, "dask_client.cluster_kwargs.n_worker"),
         ({"cluster_class": "no.such.Cluster"}, "dask_client.cluster_class"),
-        ({"security": {"tls_ca_file": "/no/such/ca.pem"}}, "dask_client.security.tls_ca_file"),
+        (
+            {"security": {"tls_ca_file": "/no/such/ca.pem"}},
+            "dask_client.security.tls_ca_file",
+        ),
         ({"security": {"tls_cert": "x"}}, "dask_client.security.tls_cert"),
-        ({"tag_options": {"gpu": {"retries": -1}}}, "dask_client.tag_options.gpu.retries"),
+        (
+            {"tag_options": {"gpu": {"retries": -1}}},
+            "dask_client.tag_options.gpu.retries",
+        ),
         ({"tag_options": {"gpu": {"gpus": 1}}}, "dask_client.tag_options.gpu.gpus"),
-        ({"tag_options": {"gpu": {"resources": {"GPU": 0}}}}, "dask_client.tag_options.gpu.resources"),
+        (
+            {"tag_options": {"gpu": {"resources": {"GPU": 0}}}},
+            "dask_client.tag_options.gpu.resources",
+        ),
     ],
 )
 def test_bad_settings_name_their_key(raw, key):
@@ -87,8 +107,6 @@ def test_a_misspelt_cluster_keyword_gets_a_suggestion():
 
 
 def test_local_cluster_keywords_include_what_it_hands_its_workers():
-    from distributed import LocalCluster
-
     accepted = cluster_keywords(LocalCluster)
     assert {"n_workers", "threads_per_worker", "memory_limit", "resources"} <= accepted
 

@@ -20,13 +20,17 @@ logger = logging.getLogger(__name__)
 MARKER_PREFIX = ".kedro-dask-marker-"
 
 
-def check_worker(spec: RunSpec, client: Fingerprint, markers: dict[str, str]) -> dict[str, Any]:
+def check_worker(
+    spec: RunSpec, client: Fingerprint, markers: dict[str, str]
+) -> dict[str, Any]:
     """Whether this worker can build the run's datasets (the problem, never a
     credential's value), which it cannot rebuild at all, what code it runs
     differently from the ``client``, and which of the client's ``markers``
     (folder -> text) it cannot see."""
     local = run_cache.local_run(spec.token) is not None
-    not_portable = [] if local else sorted(n for n, s in spec.persisted.items() if s is None)
+    not_portable = (
+        [] if local else sorted(n for n, s in spec.persisted.items() if s is None)
+    )
     problem = None
     if not local and not not_portable:
         try:

@@ -36,7 +36,9 @@ def connect(settings: DaskSettings) -> Iterator[Client]:
             # batch jobs submitted in the background), read their log level and
             # whose cluster they are from the environment: keep it for its lifetime.
             stack.enter_context(
-                _environment({QUIET_ENV_VAR: "warning", LOCAL_CLUSTER_OF: str(os.getpid())})
+                _environment(
+                    {QUIET_ENV_VAR: "warning", LOCAL_CLUSTER_OF: str(os.getpid())}
+                )
             )
             cluster = _start_cluster(settings, security)
             stack.callback(_close, cluster)

@@ -20,7 +20,11 @@ from pluggy import PluginManager
 from . import _dask, _kedro, settings
 from .cluster import check_connected, connect
 from .errors import DaskSettingsError
-from .execution import COMPLETED_ATTRIBUTE, remove_save_versions, remove_unfinished_versions
+from .execution import (
+    COMPLETED_ATTRIBUTE,
+    remove_save_versions,
+    remove_unfinished_versions,
+)
 from .fingerprint import fingerprint
 from .graph import SubmittedPipeline, build_graph
 from .hooks import run_context
@@ -54,7 +58,9 @@ class DaskRunner(AbstractRunner):
     threads of this process use this process's own catalog and hooks.
     """
 
-    def __init__(self, address: str | None = None, *, is_async: bool = False, **options: Any):
+    def __init__(
+        self, address: str | None = None, *, is_async: bool = False, **options: Any
+    ):
         """
         Args:
             address: An existing scheduler (``tcp://host:8786``); empty (``""``)
@@ -87,7 +93,9 @@ class DaskRunner(AbstractRunner):
             return
         timer = PhaseTimer()
         context = run_context(catalog)
-        self.settings = run_settings = self._settings(catalog, context and context.runtime_params)
+        self.settings = run_settings = self._settings(
+            catalog, context.runtime_params if context else None
+        )
         _kedro.remember_missing_copy_mode_imports()  # for the outputs saved here
         data = classify_datasets(pipeline, catalog, context)
         spec = RunSpec(
@@ -105,7 +113,9 @@ class DaskRunner(AbstractRunner):
             version_check=run_settings.version_check,
         )
         self._logger.info(
-            "Running %d nodes on Dask (%s)", len(pipeline.nodes), run_settings.describe()
+            "Running %d nodes on Dask (%s)",
+            len(pipeline.nodes),
+            run_settings.describe(),
         )
         timer.lap("prepare")
         with connect(run_settings) as client:
@@ -128,7 +138,9 @@ class DaskRunner(AbstractRunner):
                     timer.lap("prepare")
                     submitted = graph.submit(client)
                     timer.lap("submit")
-                    self._wait_for_nodes(client, pipeline, catalog, submitted, spec, reports)
+                    self._wait_for_nodes(
+                        client, pipeline, catalog, submitted, spec=spec, reports=reports
+                    )
                     timer.lap("execute")
                     # One request for them all (they have finished).
                     names = list(submitted.free_outputs)
@@ -151,7 +163,9 @@ class DaskRunner(AbstractRunner):
         self, catalog: CatalogProtocol, runtime_params: Mapping[str, Any] | None
     ) -> settings.DaskSettings:
         """The run's ``dask_client`` parameters updated by this runner's options."""
-        found = catalog.get(SETTINGS_PARAMETER)
+        found = (
+            catalog.get(SETTINGS_PARAMETER) if SETTINGS_PARAMETER in catalog else None
+        )
         configured = found.load() if isinstance(found, MemoryDataset) else None
         if configured is not None and not isinstance(configured, Mapping):
             raise DaskSettingsError(
@@ -168,6 +182,7 @@ class DaskRunner(AbstractRunner):
         pipeline: Pipeline,
         catalog: CatalogProtocol,
         submitted: SubmittedPipeline,
+        *,
         spec: RunSpec,
         reports: CompletionReports,
     ) -> None:
@@ -195,7 +210,9 @@ class DaskRunner(AbstractRunner):
                         client.cancel(list(pending))  # stop what has not started
                         unfinished = [n for n in pipeline.nodes if n.name not in done]
                         _remove_partial_versions(client, catalog, spec, unfinished)
-                        self._suggest_resume_scenario(pipeline, list(done.values()), catalog)
+                        self._suggest_resume_scenario(
+                            pipeline, list(done.values()), catalog
+                        )
                         _raise_failure(future, client)
                     # Dropping the task's future lets Dask free its in-memory
                     # outputs once their consumers are done.
@@ -210,7 +227,9 @@ def _completed_before_failure(future: Future) -> list[str]:
     if future.status != "error":
         return []
     with suppress(Exception):
-        return list(getattr(future.exception(timeout=RESULT_TIMEOUT), COMPLETED_ATTRIBUTE, []))
+        return list(
+            getattr(future.exception(timeout=RESULT_TIMEOUT), COMPLETED_ATTRIBUTE, [])
+        )
     return []
 
 
@@ -223,7 +242,8 @@ def _remove_partial_versions(
         name
         for node in unfinished
         for name in node.outputs
-        if name in spec.persisted and _kedro.versioned_save_folder(catalog.get(name)) is not None
+        if name in spec.persisted
+        and _kedro.versioned_save_folder(catalog.get(name)) is not None
     ]
     if not names:
         return

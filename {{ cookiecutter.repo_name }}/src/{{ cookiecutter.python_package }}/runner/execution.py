@@ -56,6 +56,8 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
     worker = get_worker()
     key = worker.get_current_task()
     local = run_cache.local_run(spec.token)
+    if local is not None:  # the client's own nodes, not copies
+        nodes = [local.nodes[node.name] for node in nodes]
     values = {name: holder[name] for name, holder in inputs.items()}
     progress = ChainProgress(spec.token) if len(nodes) > 1 else None
     completed: list[str] = []
@@ -65,20 +67,33 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
     remote = local is None and bool(spec.persisted)
     if remote and not run_cache.knows(spec.token):
         checks.check_same_code(spec)  # a worker that joined after the preflight
-    persisted = local.catalog.get if local else run_cache.checkout(spec) if remote else None
+    persisted = (
+        local.catalog.get if local else run_cache.checkout(spec) if remote else None
+    )
     hook_manager = local.hook_manager if local else _hook_manager(spec)
     try:
         for position, node in enumerate(nodes):
             running = watchdog.RunningNode(node.name, key, worker, local is not None)
             try:
                 catalog = node_catalog(
-                    persisted or _no_dataset, spec, node, values, feed,
-                    watchdog.refuse_stopped_save,
+                    persisted or _no_dataset, spec, node, values,
+                    feed=None if local else feed, may_save=watchdog.refuse_stopped_save,
                 )  # fmt: skip
                 for path in remove_save_versions(catalog.get, node.outputs):
                     # A worker that died mid-save, or a retry: the new attempt must save.
-                    logger.warning("Removed %s left by an earlier attempt of %s", path, node.name)
-                values.update(_execute(node, catalog, spec, hook_manager, running, timeout))
+                    logger.warning(
+                        "Removed %s left by an earlier attempt of %s", path, node.name
+                    )
+                values.update(
+                    _execute(
+                        node,
+                        catalog,
+                        spec,
+                        hook_manager=hook_manager,
+                        running=running,
+                        timeout=timeout,
+                    )  # fmt: skip
+                )
                 if local is not None:
                     local.node_done(node)
             except BaseException as exc:
@@ -86,7 +101,11 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
                     setattr(exc, COMPLETED_ATTRIBUTE, completed)
                 raise
             completed.append(node.name)
-            values = {k: v for k, v in values.items() if last_read.get(k, -1) > position or k in exports}
+            values = {
+                k: v
+                for k, v in values.items()
+                if last_read.get(k, -1) > position or k in exports
+            }
             if progress is not None and position < len(nodes) - 1:
                 progress.completed(node.name)
     finally:
@@ -106,6 +125,7 @@ def _execute(  # noqa: PLR0913
     node: Node,
     catalog: CatalogProtocol,
     spec: RunSpec,
+    *,
     hook_manager: PluginManager,
     running: watchdog.RunningNode,
     timeout: float | None,
@@ -122,7 +142,9 @@ def _execute(  # noqa: PLR0913
             nullcontext()
             if running.in_client_process
             else forward_task_logs(
-                spec.token, ("kedro", spec.package_name or "kedro"), quiet_here=started_by_client
+                spec.token,
+                ("kedro", spec.package_name or "kedro"),
+                quiet_here=started_by_client,
             )
         )
         try:
@@ -203,7 +225,9 @@ def _hook_manager(spec: RunSpec) -> PluginManager:
         return _hook_managers[key]
 
 
-def remove_save_versions(dataset: Callable[[str], Any], names: Iterable[str]) -> list[str]:
+def remove_save_versions(
+    dataset: Callable[[str], Any], names: Iterable[str]
+) -> list[str]:
     """Delete this run's save version of the versioned datasets among ``names``
     (``dataset`` gives each by name) where this process sees it; the folders removed."""
     removed = []

@@ -46,7 +46,9 @@ class Fingerprint:
         for name in sorted(self.packages.keys() | other.packages.keys()):
             mine, theirs = self.packages.get(name), other.packages.get(name)
             if mine != theirs:
-                found.append(f"{name} {mine or 'missing'} here, {theirs or 'missing'} there")
+                found.append(
+                    f"{name} {mine or 'missing'} here, {theirs or 'missing'} there"
+                )
         return found
 
 

@@ -33,7 +33,11 @@ class RunContext:
     def credentials_name(self, value: Any) -> str | None:
         """The name of the configured credentials equal to ``value``."""
         return next(
-            (name for name, known in sorted(self.credentials.items()) if known == value),
+            (
+                name
+                for name, known in sorted(self.credentials.items())
+                if known == value
+            ),
             None,
         )
 

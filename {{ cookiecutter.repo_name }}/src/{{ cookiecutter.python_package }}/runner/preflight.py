@@ -29,7 +29,9 @@ PREFLIGHT_TIMEOUT = 120
 logger = logging.getLogger(__name__)
 
 
-def preflight(client: Client, spec: RunSpec, data: PipelineData, pipeline: Pipeline) -> None:
+def preflight(
+    client: Client, spec: RunSpec, data: PipelineData, pipeline: Pipeline
+) -> None:
     files = {
         name: path
         for name, dataset in spec.persisted.items()
@@ -38,7 +40,11 @@ def preflight(client: Client, spec: RunSpec, data: PipelineData, pipeline: Pipel
     markers = _write_markers(set(files.values()), spec.token)
     try:
         answers = client.run(
-            check_worker, spec, fingerprint(), markers, callback_timeout=PREFLIGHT_TIMEOUT
+            check_worker,
+            spec,
+            fingerprint(),
+            markers,
+            callback_timeout=PREFLIGHT_TIMEOUT,
         )
     finally:
         for folder in markers:
@@ -96,7 +102,9 @@ def _refuse_unready_workers(reports: dict[str, dict]) -> None:
     if failed:
         worker, problem = next(iter(failed.items()))
         more = f" ({len(failed) - 1} more workers too)" if len(failed) > 1 else ""
-        raise WorkerSetupError(f"Dask worker {worker} cannot run this project{more}: {problem}")
+        raise WorkerSetupError(
+            f"Dask worker {worker} cannot run this project{more}: {problem}"
+        )
 
 
 def _refuse_or_warn_stale_workers(reports: dict[str, dict], version_check: str) -> None:
@@ -118,21 +126,30 @@ def _refuse_or_warn_stale_workers(reports: dict[str, dict], version_check: str) 
 def _refuse_unshared_disk(
     reports: dict[str, dict], files: dict[str, Path], pipeline: Pipeline
 ) -> None:
-    blind = {w: [Path(f) for f in r["unseen"]] for w, r in reports.items() if r["unseen"]}
+    blind = {
+        w: [Path(f) for f in r["unseen"]] for w, r in reports.items() if r["unseen"]
+    }
     writers = {name: node.name for node in pipeline.nodes for name in node.outputs}
     readers: dict[str, list[str]] = {}
     for node in pipeline.nodes:
         for name in node.inputs:
             readers.setdefault(name, []).append(node.name)
     # Data that nodes exchange first: the likeliest to go wrong.
-    for name in sorted(files, key=lambda n: (not readers.get(n) or n not in writers, n)):
+    for name in sorted(
+        files, key=lambda n: (not readers.get(n) or n not in writers, n)
+    ):
         path = files[name]
-        workers = [w for w, unseen in blind.items() if any(path.is_relative_to(f) for f in unseen)]
+        workers = [
+            w
+            for w, unseen in blind.items()
+            if any(path.is_relative_to(f) for f in unseen)
+        ]
         if not workers:
             continue
         used = ", ".join(
             [f"node '{writers[name]}' writes it"] * (name in writers)
-            + [f"{', '.join(repr(r) for r in readers[name])} read it"] * bool(readers.get(name))
+            + [f"{', '.join(repr(r) for r in readers[name])} read it"]
+            * bool(readers.get(name))
         )
         raise NoSharedDiskError(
             f"Dataset '{name}' is on local disk ({path}; {used}), but {len(workers)} of "

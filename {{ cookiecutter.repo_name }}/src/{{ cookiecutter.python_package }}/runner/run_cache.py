@@ -38,9 +38,11 @@ class LocalRun:
     pipeline: Pipeline
     load_counts: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    nodes: dict[str, Node] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.load_counts.update(n for node in self.pipeline.nodes for n in node.inputs)
+        self.nodes.update((node.name, node) for node in self.pipeline.nodes)
 
     def node_done(self, node: Node) -> None:
         inputs, outputs = self.pipeline.inputs(), self.pipeline.outputs()

@@ -112,7 +112,9 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
         configs, credentials, _, _ = DataCatalog(datasets={name: dataset}).to_config()
         config = configs[name]
     except Exception as exc:
-        return f"Kedro cannot describe it as configuration ({type(exc).__name__}: {exc})"
+        return (
+            f"Kedro cannot describe it as configuration ({type(exc).__name__}: {exc})"
+        )
     load_version, save_version = _kedro.dataset_versions(dataset)
     if config.get("versioned") and save_version is None:
         # Every worker saves under one version, as one process would.
@@ -135,7 +137,9 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
                 + ("" if context else "; add DaskRunnerHooks() to HOOKS in settings.py")
             )
         config = _renamed(config, reference, known)
-    if any(v is not None and not isinstance(v, str) for v in _credential_values(config)):
+    if any(
+        v is not None and not isinstance(v, str) for v in _credential_values(config)
+    ):
         return "it has credentials written inline in its configuration"
     return DatasetSpec(_absolute_paths(config), load_version, save_version)
 
@@ -167,7 +171,9 @@ def _renamed(config: Any, reference: str, name: str) -> Any:
     if not isinstance(config, Mapping):
         return config
     return {
-        k: name if k == CREDENTIALS_KEY and v == reference else _renamed(v, reference, name)
+        k: name
+        if k == CREDENTIALS_KEY and v == reference
+        else _renamed(v, reference, name)
         for k, v in config.items()
     }
 
@@ -197,7 +203,12 @@ def _absolute_paths(config: Any) -> Any:
     for key, value in config.items():
         if key in PATH_KEYS and isinstance(value, str) and value:
             protocol, path = get_protocol_and_path(value)
-            if protocol == "file" and "://" not in value and not Path(path).is_absolute():
-                value = str(Path(path).absolute())
-        fixed[key] = _absolute_paths(value)
+            relative = (
+                protocol == "file"
+                and "://" not in value
+                and not Path(path).is_absolute()
+            )
+            fixed[key] = str(Path(path).absolute()) if relative else value
+        else:
+            fixed[key] = _absolute_paths(value)
     return fixed

@@ -163,7 +163,9 @@ def _address(key: str, value: Any) -> str:
         if scheme != "inproc":  # a cluster of threads in this process has no port
             parse_host_port(location)
     except ValueError as exc:
-        raise _fail(key, f"{value!r} is not a scheduler address ({hint}): {exc}.") from None
+        raise _fail(
+            key, f"{value!r} is not a scheduler address ({hint}): {exc}."
+        ) from None
     if scheme not in backends:
         raise _fail(
             key, f"{value!r} uses the unknown protocol {scheme!r}; use one of "
@@ -205,7 +207,9 @@ def _resources(key: str, value: Any) -> dict[str, float]:
 
 def _workers(key: str, value: Any) -> list[str]:
     listed = [value] if isinstance(value, str) else value
-    if not isinstance(listed, list | tuple) or not all(isinstance(w, str) for w in listed):
+    if not isinstance(listed, list | tuple) or not all(
+        isinstance(w, str) for w in listed
+    ):
         raise _fail(key, f"expected an address or a list of them, got {value!r}.")
     return list(listed)
 
@@ -231,7 +235,10 @@ _COUNTS: dict[str, Checker] = {
 
 def _tag_options(key: str, value: Any) -> dict[str, dict[str, Any]]:
     per_tag = _keys_of(TAG_OPTIONS, "a tag sets")
-    return {str(tag): per_tag(f"{key}.{tag}", opts) for tag, opts in _mapping(key, value).items()}
+    return {
+        str(tag): per_tag(f"{key}.{tag}", opts)
+        for tag, opts in _mapping(key, value).items()
+    }
 
 
 def _cluster_kwargs(key: str, value: Any) -> dict[str, Any]:
@@ -260,7 +267,11 @@ _CHECKS: dict[str, Checker] = {
 def _check_together(settings: DaskSettings) -> None:
     """What single keys cannot show: TLS needs certificates, and a cluster to start
     needs a class that exists and takes the keywords given."""
-    if settings.address and settings.address.startswith("tls://") and not settings.security:
+    if (
+        settings.address
+        and settings.address.startswith("tls://")
+        and not settings.security
+    ):
         raise _fail(
             "security",
             f"the address {settings.address} uses TLS, so set tls_ca_file, "
@@ -283,8 +294,10 @@ def _check_together(settings: DaskSettings) -> None:
     if not inspect.isclass(cluster_class):
         raise _fail("cluster_class", f"{settings.cluster_class!r} is not a class.")
     accepted = cluster_keywords(cluster_class)
-    unknown = sorted(set(settings.cluster_kwargs) - accepted) if accepted else []
-    if unknown:
+    unknown = sorted(
+        set(settings.cluster_kwargs) - (accepted or set(settings.cluster_kwargs))
+    )
+    if unknown and accepted:
         raise _fail(
             f"cluster_kwargs.{unknown[0]}",
             f"{settings.cluster_class} takes no such keyword. Did you mean "
@@ -299,8 +312,8 @@ def cluster_keywords(cluster_class: type) -> set[str] | None:
     own = _keywords(cluster_class)
     if issubclass(cluster_class, LocalCluster):
         targets: list[type] = [Nanny, Worker]
-    elif isinstance(getattr(cluster_class, "job_cls", None), type):
-        targets = [cluster_class.job_cls]
+    elif isinstance(job_class := getattr(cluster_class, "job_cls", None), type):
+        targets = [job_class]
     else:
         return own
     found = [own or set(), *(_keywords(target) for target in targets)]

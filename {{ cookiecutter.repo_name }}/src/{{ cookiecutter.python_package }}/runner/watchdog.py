@@ -66,9 +66,11 @@ def stopped_reason(running: RunningNode) -> str | None:
 def refuse_stopped_save(dataset: str) -> None:
     """Raise RunStoppedError if the node this thread runs may no longer save."""
     running = getattr(_current, "running", None)
-    reason = running and stopped_reason(running)
-    if reason:
-        raise RunStoppedError(f"Not saving '{dataset}' of node '{running.name}': {reason}.")
+    reason = stopped_reason(running) if running is not None else None
+    if running is not None and reason:
+        raise RunStoppedError(
+            f"Not saving '{dataset}' of node '{running.name}': {reason}."
+        )
 
 
 def set_current(running: RunningNode | None) -> None:
@@ -97,7 +99,9 @@ def running_nodes() -> list[str]:
 def _ensure_started() -> None:
     with _lock:
         if not _watchdog or not _watchdog[0].is_alive():
-            _watchdog[:] = [threading.Thread(target=_watch, name="kedro-dask-watchdog", daemon=True)]
+            _watchdog[:] = [
+                threading.Thread(target=_watch, name="kedro-dask-watchdog", daemon=True)
+            ]
             _watchdog[0].start()
 
 
@@ -120,7 +124,9 @@ def _watch() -> None:
         if stuck is not None and stuck.in_client_process:
             # A cluster of threads inside `kedro run` itself: never end the user's
             # process; forget the node and keep watching.
-            logger.error("Node '%s' is still running after its run stopped.", stuck.name)
+            logger.error(
+                "Node '%s' is still running after its run stopped.", stuck.name
+            )
             with _lock:
                 _running.pop(stuck.key, None)
         elif stuck is not None:
@@ -136,7 +142,9 @@ def _restart_worker(stuck: RunningNode) -> None:
         stuck.name,
         ABORT_GRACE_SECONDS,
     )
-    closing = worker.close(nanny=False, executor_wait=False, reason="kedro-node-outlived-its-run")
+    closing = worker.close(
+        nanny=False, executor_wait=False, reason="kedro-node-outlived-its-run"
+    )
     asyncio.run_coroutine_threadsafe(closing, worker.loop.asyncio_loop)
     # A nanny starts a fresh worker when this process ends; end it if closing hangs.
     time.sleep(RESTART_DEADLINE_SECONDS)

@@ -100,23 +100,25 @@ def node_catalog(  # noqa: PLR0913
     spec: RunSpec,
     node: Node,
     inputs: dict[str, Any],
-    feed: dict[str, Any],
+    *,
+    feed: dict[str, Any] | None,
     may_save: Callable[[str], None],
 ) -> DataCatalog:
-    """A catalog of just the node's datasets: the run's persisted ones (from
-    ``persisted``), MemoryDatasets for in-memory data and the parameters it reads.
-    ``may_save(name)`` raises to refuse a save."""
+    """A catalog of just the node's datasets: MemoryDatasets for in-memory data,
+    the others from ``persisted``, and the parameters it reads from ``feed`` (None:
+    ``persisted`` is the client's own catalog, which has them). ``may_save(name)``
+    raises to refuse a save."""
     datasets: dict[str, Any] = {}
     for name in {*node.inputs, *node.outputs, *node.confirms}:
-        if name in feed:
-            datasets[name] = MemoryDataset(data=feed[name])
-        elif name in spec.memory:
+        if name in spec.memory:
             copy_mode = spec.memory[name]
             datasets[name] = (
                 _kedro.memory_dataset_holding(inputs[name], copy_mode)
                 if name in inputs
                 else MemoryDataset(copy_mode=copy_mode)
             )
-        elif name in spec.persisted:
+        elif feed is not None and name in feed:
+            datasets[name] = MemoryDataset(data=feed[name])
+        elif feed is None or name in spec.persisted:
             datasets[name] = persisted(name)
     return _GuardedCatalog(datasets, may_save)
