@@ -16,6 +16,7 @@ from tests.support import STARTER, bake, run
 COPIED_VERBATIM = json.loads((STARTER / "cookiecutter.json").read_text())["_copy_without_render"]
 
 EXPECTED_FILES = {
+    ".cruft.json",
     ".dive-ci",
     ".dockerignore",
     ".gitignore",
@@ -51,7 +52,6 @@ EXPECTED_FILES = {
     "results/.gitkeep",
     "src/rocket_science/__init__.py",
     "src/rocket_science/__main__.py",
-    "src/rocket_science/_kedro.py",
     "src/rocket_science/cli.py",
     "src/rocket_science/deploy/__init__.py",
     "src/rocket_science/deploy/argo.py",
@@ -72,26 +72,43 @@ EXPECTED_FILES = {
     "src/rocket_science/pipelines/reporting/nodes.py",
     "src/rocket_science/pipelines/reporting/pipeline.py",
     "src/rocket_science/runner/__init__.py",
+    "src/rocket_science/runner/_dask.py",
+    "src/rocket_science/runner/_kedro.py",
+    "src/rocket_science/runner/checks.py",
     "src/rocket_science/runner/cluster.py",
     "src/rocket_science/runner/dask_runner.py",
     "src/rocket_science/runner/errors.py",
+    "src/rocket_science/runner/execution.py",
     "src/rocket_science/runner/fingerprint.py",
     "src/rocket_science/runner/fusion.py",
     "src/rocket_science/runner/graph.py",
+    "src/rocket_science/runner/hooks.py",
     "src/rocket_science/runner/logs.py",
     "src/rocket_science/runner/preflight.py",
     "src/rocket_science/runner/progress.py",
-    "src/rocket_science/runner/scheduler_side.py",
+    "src/rocket_science/runner/run_cache.py",
+    "src/rocket_science/runner/run_spec.py",
     "src/rocket_science/runner/settings.py",
-    "src/rocket_science/runner/spec.py",
-    "src/rocket_science/runner/trampoline.py",
-    "src/rocket_science/runner/worker.py",
+    "src/rocket_science/runner/storage.py",
+    "src/rocket_science/runner/watchdog.py",
+    "src/rocket_science/runner/worker_catalog.py",
     "src/rocket_science/settings.py",
-    "src/rocket_science/storage.py",
     "tests/__init__.py",
     "tests/conftest.py",
+    "tests/deploy/__init__.py",
+    "tests/deploy/conftest.py",
+    "tests/deploy/test_argo.py",
+    "tests/deploy/test_check.py",
+    "tests/deploy/test_plan.py",
     "tests/pipelines/__init__.py",
     "tests/pipelines/test_nodes.py",
+    "tests/runner/__init__.py",
+    "tests/runner/test_fingerprint.py",
+    "tests/runner/test_graph.py",
+    "tests/runner/test_local_cluster.py",
+    "tests/runner/test_run_spec.py",
+    "tests/runner/test_seams.py",
+    "tests/runner/test_settings.py",
     "tests/test_run.py",
 }
 
@@ -177,7 +194,8 @@ def test_generated_project_and_starter_hooks_type_check(project):
     seams), and over the starter's own hook and answer guard."""
     mypy = [sys.executable, "-m", "mypy", "--no-incremental"]
     run([*mypy], cwd=project, timeout=300)
-    run([*mypy, "--ignore-missing-imports", "hooks/pre_gen_project.py", "answer_guard.py"],
+    run([*mypy, "--ignore-missing-imports", "hooks/pre_gen_project.py",
+         "hooks/post_gen_project.py", "answer_guard.py"],
         cwd=STARTER, timeout=300)  # fmt: skip
 
 

@@ -17,14 +17,21 @@ GOOD = {
 }
 
 
-@pytest.fixture(scope="module")
-def hook():
-    spec = importlib.util.spec_from_file_location(
-        "pre_gen_project", STARTER / "hooks" / "pre_gen_project.py"
-    )
+def load_hook(name: str):
+    spec = importlib.util.spec_from_file_location(name, STARTER / "hooks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def hook():
+    return load_hook("pre_gen_project")
+
+
+@pytest.fixture(scope="module")
+def post_gen():
+    return load_hook("post_gen_project")
 
 
 def test_good_answers_pass(hook):
@@ -62,3 +69,32 @@ def test_installed_packages_do_not_matter(hook):
     what happens to be installed where `kedro new` runs is not the project's."""
     assert importlib.util.find_spec("cookiecutter") is not None  # installed here
     assert hook.problems({**GOOD, "python_package": "cookiecutter"}) == []
+
+
+def test_the_project_records_its_starter_for_cruft(post_gen, tmp_path):
+    """cruft's .cruft.json: a source git can clone, the starter's commit, and the
+    answers without where this machine rendered them."""
+    context = {
+        **GOOD,
+        "_template": "git+file:///srv/starter",
+        "_checkout": "main",
+        "_repo_dir": str(STARTER),
+        "_output_dir": "/tmp/somewhere",
+    }
+    assert post_gen.main(json.dumps(context), tmp_path) == 0
+    state = json.loads((tmp_path / ".cruft.json").read_text())
+    assert state["template"] == "file:///srv/starter" and state["checkout"] == "main"
+    assert len(state["commit"]) == 40  # this checkout's HEAD
+    assert state["context"]["cookiecutter"] == {
+        **GOOD, "_template": "file:///srv/starter", "_checkout": "main"
+    }  # fmt: skip
+
+
+def test_a_local_folder_is_recorded_absolute_and_a_plain_copy_without_commit(post_gen):
+    assert post_gen.template_source("~/starter").startswith("/")
+    assert post_gen.commit_of("/") is None  # not a git checkout
+
+
+def test_nothing_is_recorded_when_cruft_renders(post_gen, tmp_path):
+    assert post_gen.main(json.dumps({**GOOD, "_commit": "abc"}), tmp_path) == 0
+    assert not (tmp_path / ".cruft.json").exists()

@@ -8,8 +8,12 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.runner import ParallelRunner, SequentialRunner
 
-from {{ cookiecutter.python_package }}.pipelines.model_selection.pipeline import CANDIDATES
-from {{ cookiecutter.python_package }}.runner import DaskRunner
+from {{ cookiecutter.python_package }}.pipelines.model_selection.pipeline import (
+    CANDIDATES,
+)
+from {{ cookiecutter.python_package }}.runner import (
+    DaskRunner,
+)
 
 
 def _local_dask_runner() -> DaskRunner:

@@ -4,7 +4,9 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from {{ cookiecutter.python_package }}.runner.hooks import DaskRunnerHooks
+from {{ cookiecutter.python_package }}.runner.hooks import (
+    DaskRunnerHooks,
+)
 
 # Kedro 1.7 registers its resolvers with the OmegaConf call that OmegaConf now marks
 # deprecated: five warnings a run that a user can do nothing about.

@@ -4,7 +4,9 @@ import pytest
 from kedro.io import DataCatalog
 from kedro.pipeline import Pipeline, node
 
-from {{ cookiecutter.python_package }}.deploy.project import Project
+from {{ cookiecutter.python_package }}.deploy.project import (
+    Project,
+)
 
 
 def copy(value):

@@ -2,9 +2,18 @@
 
 import pytest
 
-from {{ cookiecutter.python_package }}.deploy.argo import dns_label, unique_labels, workflow
-from {{ cookiecutter.python_package }}.deploy.plan import build_plan
-from {{ cookiecutter.python_package }}.deploy.project import DeployError, load_project
+from {{ cookiecutter.python_package }}.deploy.argo import (
+    dns_label,
+    unique_labels,
+    workflow,
+)
+from {{ cookiecutter.python_package }}.deploy.plan import (
+    build_plan,
+)
+from {{ cookiecutter.python_package }}.deploy.project import (
+    DeployError,
+    load_project,
+)
 
 SETTINGS = {
     "project_dir": "/home/kedro_docker",

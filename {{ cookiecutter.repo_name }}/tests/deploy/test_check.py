@@ -3,8 +3,12 @@
 from kedro.io import DataCatalog
 from kedro_datasets.pickle import PickleDataset
 
-from {{ cookiecutter.python_package }}.deploy.check import find_problems
-from {{ cookiecutter.python_package }}.deploy.plan import build_plan
+from {{ cookiecutter.python_package }}.deploy.check import (
+    find_problems,
+)
+from {{ cookiecutter.python_package }}.deploy.plan import (
+    build_plan,
+)
 
 from .conftest import project_with
 

@@ -2,8 +2,13 @@
 
 import pytest
 
-from {{ cookiecutter.python_package }}.deploy.plan import build_plan
-from {{ cookiecutter.python_package }}.deploy.project import DeployError, load_project
+from {{ cookiecutter.python_package }}.deploy.plan import (
+    build_plan,
+)
+from {{ cookiecutter.python_package }}.deploy.project import (
+    DeployError,
+    load_project,
+)
 
 CANDIDATES = ("linear", "ridge", "quadratic")
 

@@ -3,8 +3,12 @@
 import importlib.metadata
 import sys
 
-from {{ cookiecutter.python_package }}.runner import fingerprint as fingerprints
-from {{ cookiecutter.python_package }}.runner.fingerprint import Fingerprint
+from {{ cookiecutter.python_package }}.runner import (
+    fingerprint as fingerprints,
+)
+from {{ cookiecutter.python_package }}.runner.fingerprint import (
+    Fingerprint,
+)
 
 
 def test_the_project_and_what_it_depends_on():

@@ -3,9 +3,16 @@ only where a node reads it."""
 
 from kedro.pipeline import Pipeline, node
 
-from {{ cookiecutter.python_package }}.runner.fusion import fuse_chains
-from {{ cookiecutter.python_package }}.runner.graph import build_graph, task_options
-from {{ cookiecutter.python_package }}.runner.run_spec import RunSpec
+from {{ cookiecutter.python_package }}.runner.fusion import (
+    fuse_chains,
+)
+from {{ cookiecutter.python_package }}.runner.graph import (
+    build_graph,
+    task_options,
+)
+from {{ cookiecutter.python_package }}.runner.run_spec import (
+    RunSpec,
+)
 
 
 def identity(x):

@@ -18,9 +18,16 @@ from {{ cookiecutter.python_package }}.runner import (
     NodeTimeoutError,
     _kedro,
 )
-from {{ cookiecutter.python_package }}.runner.graph import build_graph
-from {{ cookiecutter.python_package }}.runner.hooks import RunContext
-from {{ cookiecutter.python_package }}.runner.run_spec import RunSpec, classify_datasets
+from {{ cookiecutter.python_package }}.runner.graph import (
+    build_graph,
+)
+from {{ cookiecutter.python_package }}.runner.hooks import (
+    RunContext,
+)
+from {{ cookiecutter.python_package }}.runner.run_spec import (
+    RunSpec,
+    classify_datasets,
+)
 
 
 def double(x):

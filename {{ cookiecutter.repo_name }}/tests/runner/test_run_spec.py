@@ -10,7 +10,9 @@ from kedro.pipeline import Pipeline, node
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import CSVDataset
 
-from {{ cookiecutter.python_package }}.runner.hooks import RunContext
+from {{ cookiecutter.python_package }}.runner.hooks import (
+    RunContext,
+)
 from {{ cookiecutter.python_package }}.runner.run_spec import (
     classify_datasets,
     portable,

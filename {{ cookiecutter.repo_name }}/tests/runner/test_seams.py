@@ -16,7 +16,10 @@ from kedro.framework.hooks.manager import _NullPluginManager
 from kedro.io import AbstractVersionedDataset, MemoryDataset, Version, memory_dataset
 from kedro.pipeline import node
 
-from {{ cookiecutter.python_package }}.runner import _dask, _kedro
+from {{ cookiecutter.python_package }}.runner import (
+    _dask,
+    _kedro,
+)
 
 PACKAGE = Path(_kedro.__file__).parents[1]
 SEAMS = {"_kedro.py", "_dask.py"}

@@ -3,7 +3,9 @@
 import pytest
 from distributed import LocalCluster
 
-from {{ cookiecutter.python_package }}.runner.errors import DaskSettingsError
+from {{ cookiecutter.python_package }}.runner.errors import (
+    DaskSettingsError,
+)
 from {{ cookiecutter.python_package }}.runner.settings import (
     ADDRESS_ENV_VAR,
     DaskSettings,
