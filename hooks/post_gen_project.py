@@ -53,7 +53,9 @@ def cruft_state(context: dict) -> dict:
     }
 
 
-def main(rendered_context: str = RENDERED_CONTEXT, project: Path = Path.cwd()) -> int:
+def main(rendered_context: str = RENDERED_CONTEXT, project: Path | None = None) -> int:
+    """Cookiecutter runs this in the new project's folder."""
+    project = project or Path.cwd()
     context = json.loads(rendered_context)
     if "_commit" in context:  # cruft is rendering: it records the state itself
         return 0

@@ -62,7 +62,9 @@ def lab_project(installed_project, tmp_path_factory) -> tuple[Path, Path]:
     for name in ("hooks.py", "lab.py", "pipeline_registry.py"):
         shutil.copy(LAB_FILES / name, package / name)
     with (package / "settings.py").open("a") as settings:
-        settings.write("\nfrom .hooks import LabHooks  # noqa: E402\n\nHOOKS = (LabHooks(),)\n")
+        settings.write(
+            "\nfrom .hooks import LabHooks  # noqa: E402\n\nHOOKS = (*HOOKS, LabHooks())\n"
+        )
     shutil.copy(LAB_FILES / "catalog_lab.yml", lab / "conf" / "base" / "catalog_lab.yml")
     shutil.copy(LAB_FILES / "parameters_lab.yml", lab / "conf" / "base" / "parameters_lab.yml")
     shutil.copy(LAB_FILES / "credentials_lab.yml", lab / "conf" / "dask" / "credentials.yml")

@@ -12,7 +12,8 @@ import pickle
 import sys
 
 from distributed import Client
-from rocket_science.runner.worker import cached_runs, running_nodes
+from rocket_science.runner.run_cache import cached_runs
+from rocket_science.runner.watchdog import running_nodes
 
 
 def scan(dask_scheduler, reversed_needle):
