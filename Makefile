@@ -19,7 +19,6 @@ export DO_NOT_TRACK := 1
 
 $(TOOLS)/.ready: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(TOOLS)/python -m pip install --quiet --upgrade pip
 	$(TOOLS)/python -m pip install --quiet -r tests/requirements.txt
 	touch $@
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -193,3 +194,38 @@ def test_runner_params_and_node_filters(installed_project, example_cluster, tmp_
     assert "Completed 3 out of 3 nodes" in log
     assert (copy / "data/06_models/ridge.json").exists()
     assert not (copy / "data/06_models/linear.json").exists()
+
+
+def test_runner_option_writes_where_the_params_say(installed_project, example_cluster, tmp_path):
+    """`--runner <pkg>.runner.DaskRunner` runs the catalog `--params` made: the workers
+    write to the run's storage folder, not to the project's data/."""
+    project, python = installed_project
+    copy = copy_project(project, tmp_path / project.name)
+    storage = tmp_path / "elsewhere"
+    kedro(
+        copy, python, "run", "--runner", "rocket_science.runner.DaskRunner",
+        "--params", f"storage={storage}", "--nodes", "generate_measurements",
+        DASK_SCHEDULER_ADDRESS=example_cluster.address,
+    )  # fmt: skip
+    assert (storage / "01_raw/measurements.csv").is_file()
+    assert not (copy / OUTPUTS[0]).exists()
+
+
+def test_runner_params_update_cluster_kwargs_key_by_key(installed_project, tmp_path):
+    """`--runner-params cluster_kwargs.n_workers=1` keeps conf's threads_per_worker, and
+    an empty address given for the run starts a cluster whatever the environment says."""
+    project, python = installed_project
+    copy = copy_project(project, tmp_path / project.name)
+    dask_params = copy / "conf" / "dask" / "parameters.yml"
+    conf = dask_params.read_text()
+    dask_params.write_text(conf.replace("threads_per_worker: 1", "threads_per_worker: 3"))
+    result = kedro(
+        copy, python, "run", "--env", "dask", "--nodes", "generate_measurements",
+        "--runner-params", "cluster_kwargs.n_workers=1",
+        "--params", "dask_client.address=",
+        DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:1",
+    )  # fmt: skip
+    log = result.stdout + result.stderr
+    assert "Starting distributed.LocalCluster for this run" in log
+    assert re.search(r"scheduler tcp://127\.0\.0\.1:\d+ \(1 workers, 3 threads\)", log), log
+    assert (copy / OUTPUTS[0]).exists()

@@ -42,9 +42,12 @@ def scheduler_without_project(installed_project, tmp_path_factory) -> Path:
     what `docker pull ghcr.io/dask/dask` gives a user."""
     project, _ = installed_project
     lock = (project / "requirements.txt").read_text()
-    pins = [
-        re.search(rf"^{name}==\S+", lock, re.MULTILINE).group() for name in ("dask", "distributed")
-    ]
+    # A lock line is "name==version" or, with extras, "name[extra,...]==version".
+    versions = {
+        name: re.search(rf"^{name}(?:\[[^\]]*\])?==(\S+)", lock, re.MULTILINE).group(1)
+        for name in ("dask", "distributed")
+    }
+    pins = [f"{name}=={version}" for name, version in versions.items()]
     root = tmp_path_factory.mktemp("scheduler-venv")
     venv.EnvBuilder(with_pip=True).create(root)
     python = root / "bin" / "python"

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 import pandas as pd
@@ -195,3 +196,26 @@ def test_kedros_usual_tools_work_on_the_project(installed_project, tmp_path):
     kernels = json.loads(first_answer(lab, project, url, command_env(**env)))
     # `kedro jupyter lab` made the project's kernel (with the catalog) the default.
     assert kernels["default"] == f"kedro_{project.name.replace('-', '_')}"
+
+
+def test_kedro_package_ships_no_credentials(installed_project, tmp_path):
+    """`kedro package` exports conf/ without any env's credentials or key files."""
+    project, python = installed_project
+    copy = copy_project(project, tmp_path / project.name)
+    planted = {
+        "conf/dask/credentials.yml": "store: {key: planted-secret}\n",
+        "conf/base/credentials_extra.yml": "other: {token: planted-secret}\n",
+        "conf/base/client.pem": "planted-secret\n",
+        "conf/deploy/service_account.json": '{"key": "planted-secret"}\n',
+    }
+    for name, text in planted.items():
+        (copy / name).write_text(text)
+    result = kedro(copy, python, "package", timeout=600)
+    archive = copy / "dist" / "conf-rocket_science.tar.gz"
+    with tarfile.open(archive) as shipped:
+        names = shipped.getnames()
+        contents = b"".join(shipped.extractfile(m).read() for m in shipped if m.isfile())
+    assert "conf/dask/parameters.yml" in names and "conf/base/catalog.yml" in names
+    assert b"planted-secret" not in contents, names
+    assert "Left out of conf-rocket_science.tar.gz: conf/dask/credentials.yml" in result.stdout
+    assert list((copy / "dist").glob("rocket_science-*.whl"))

@@ -4,20 +4,24 @@
 parameters have a ``dask_client`` block (``--env dask``) and without ``--runner``,
 it runs on the DaskRunner, which reads those settings itself (``--runner-params``
 update them key by key); an unknown ``--env`` is named with the ones that exist; and
-the runner's own errors print as their message, not a traceback (``--verbose`` shows
-it).
+the runner's own errors, and mistakes users often make, print as a short message
+with the fix, not a traceback (``--verbose`` shows it).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import tarfile
 from pathlib import Path
 from typing import Any
 
 import click
+from kedro.framework.cli.project import package as kedro_package
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import CONTEXT_SETTINGS
 from kedro.framework.project import settings
+from kedro.io import DatasetError
 from kedro.utils import find_kedro_project
 
 from .deploy.cli import deploy
@@ -49,12 +53,73 @@ def run(verbose: bool, **options: Any) -> Any:
     assert kedro_run.callback is not None  # Kedro's own `kedro run`
     try:
         return kedro_run.callback(**options)
-    except DaskRunError as exc:  # its message says what went wrong and the fix
-        if verbose:
+    except Exception as exc:
+        explained = None if verbose else known_mistake(exc)
+        if explained is None:
             raise
         raise click.ClickException(
-            f"{exc}\n(kedro run --verbose shows the traceback)"
+            f"{explained}\n(kedro run --verbose shows the traceback)"
         ) from None
+
+
+def known_mistake(error: BaseException) -> str | None:
+    """What went wrong and the fix, in a few lines, for the runner's own errors and
+    mistakes users often make; None for anything else (its traceback is shown)."""
+    causes = [error]
+    while causes[-1].__cause__ is not None and len(causes) < 10:
+        causes.append(causes[-1].__cause__)
+    for cause in causes:
+        if isinstance(cause, DaskRunError):  # its message says it all
+            return str(cause)
+        if type(cause).__name__ == "NoCredentialsError":
+            return (
+                f"No credentials for the object store ({error}). Set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL for "
+                "an S3-compatible store) where the data is read and written, or name "
+                "credentials in the catalog from conf/<env>/credentials.yml."
+            )
+        if isinstance(cause, FileNotFoundError) and isinstance(error, DatasetError):
+            dataset = str(error).split(":", 1)[0]
+            return (
+                f"Dataset '{dataset}' has no data at {cause.filename}. A run that "
+                "starts part-way (--from-nodes, --nodes, --tags...) reads what earlier "
+                "runs saved: run the nodes that make it first, or run the whole pipeline."
+            )
+    return None
+
+
+# Never in a package: the files .dockerignore keeps out of the image.
+SECRET_FILES = (
+    "*credentials*", "*secret*", ".env", "*.pem", "*.key", "*.p12", "*.pfx",
+    "*service_account*.json", "*-key.json",
+)  # fmt: skip
+
+
+@cli.command(help=kedro_package.help)
+@click.pass_context
+def package(ctx: click.Context) -> None:
+    ctx.invoke(kedro_package)
+    metadata = ctx.obj
+    archive = Path(metadata.project_path) / "dist" / f"conf-{metadata.package_name}.tar.gz"
+    for name in _drop_secret_files(archive):
+        click.echo(f"Left out of {archive.name}: {name} (credentials stay on each machine)")
+
+
+def _drop_secret_files(archive: Path) -> list[str]:
+    """Rewrite the configuration archive without credential and key files."""
+    with tarfile.open(archive) as source:
+        members = [(m, source.extractfile(m)) for m in source.getmembers()]
+        kept = tarfile.open(archive.with_suffix(".part"), "w:gz")
+        dropped = []
+        with kept:
+            for member, content in members:
+                base = Path(member.name).name
+                if any(fnmatch.fnmatch(base, pattern) for pattern in SECRET_FILES):
+                    dropped.append(member.name)
+                else:
+                    kept.addfile(member, content)
+    archive.with_suffix(".part").replace(archive)
+    return dropped
 
 
 def _check_env(env: str | None, conf_source: str | None) -> None:

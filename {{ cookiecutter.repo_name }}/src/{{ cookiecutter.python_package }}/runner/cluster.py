@@ -115,10 +115,12 @@ def _start_cluster(settings: DaskSettings, security: Security | None) -> Any:
 
 def _log_connection(client: Client) -> None:
     info = client.scheduler_info()
+    workers = info.get("workers", {})
     logger.info(
-        "Connected to Dask scheduler %s (%d workers); dashboard: %s",
+        "Connected to Dask scheduler %s (%d workers, %d threads); dashboard: %s",
         info.get("address", client.scheduler.address),
-        len(info.get("workers", {})),
+        len(workers),
+        sum(worker.get("nthreads", 0) for worker in workers.values()),
         client.dashboard_link,
     )
 
