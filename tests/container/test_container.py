@@ -360,6 +360,13 @@ def test_kedro_docker_as_root_runs_as_a_non_root_user(built, host_project):
     assert "--build-arg KEDRO_UID=0 --build-arg KEDRO_GID=0" in build.stdout
     ids = kedro_docker(project, python, "cmd", "--image", image, "id")
     assert "uid=10001(kedro) gid=10001(kedro)" in ids.stdout
+    # In a project whose folders belong to root, `kedro docker run` cannot write its
+    # outputs: it stops before running, with the one command that fixes it.
+    refused = kedro_docker(built.path, python, "run", "--image", image, check=False)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0, output[-2000:]
+    assert "sudo chown -R 10001:10001 data logs" in output, output[-2000:]
+    assert len(output.strip().splitlines()) <= 15 and "Running node" not in output, output
 
 
 def test_kedro_docker_ipython_and_jupyter_lab_with_dev_tools(built, host_project):

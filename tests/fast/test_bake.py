@@ -36,6 +36,7 @@ EXPECTED_FILES = {
     "data/08_reporting/.gitkeep",
     "docker-compose.s3.yml",
     "docker-compose.yml",
+    "docker/kedro-docker-entrypoint.sh",
     "docs/containers.md",
     "docs/dask.md",
     "docs/deploy.md",
