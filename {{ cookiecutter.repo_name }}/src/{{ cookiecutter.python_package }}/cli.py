@@ -66,7 +66,7 @@ def known_mistake(error: BaseException) -> str | None:
     """What went wrong and the fix, in a few lines, for the runner's own errors and
     mistakes users often make; None for anything else (its traceback is shown)."""
     causes = [error]
-    while causes[-1].__cause__ is not None and len(causes) < 10:
+    while causes[-1].__cause__ is not None and len(causes) < MAX_CAUSES:
         causes.append(causes[-1].__cause__)
     for cause in causes:
         if isinstance(cause, DaskRunError):  # its message says it all
@@ -88,6 +88,8 @@ def known_mistake(error: BaseException) -> str | None:
     return None
 
 
+# How far down an exception's causes to look for a mistake we can explain.
+MAX_CAUSES = 10
 # Never in a package: the files .dockerignore keeps out of the image.
 SECRET_FILES = (
     "*credentials*", "*secret*", ".env", "*.pem", "*.key", "*.p12", "*.pfx",
@@ -100,9 +102,13 @@ SECRET_FILES = (
 def package(ctx: click.Context) -> None:
     ctx.invoke(kedro_package)
     metadata = ctx.obj
-    archive = Path(metadata.project_path) / "dist" / f"conf-{metadata.package_name}.tar.gz"
+    archive = (
+        Path(metadata.project_path) / "dist" / f"conf-{metadata.package_name}.tar.gz"
+    )
     for name in _drop_secret_files(archive):
-        click.echo(f"Left out of {archive.name}: {name} (credentials stay on each machine)")
+        click.echo(
+            f"Left out of {archive.name}: {name} (credentials stay on each machine)"
+        )
 
 
 def _drop_secret_files(archive: Path) -> list[str]:

@@ -50,6 +50,24 @@ def test_versions_a_dataset_was_made_with_travel_with_it(tmp_path):
     assert rebuilt("m", spec).resolve_load_version() == "2020-01-01"
 
 
+class PausedJSONDataset(JSONDataset):
+    """A project's own dataset that passes its keywords on to its parent."""
+
+    def __init__(self, *, pause: float = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.pause = pause
+
+
+def test_a_subclass_taking_keywords_travels_with_them(tmp_path):
+    dataset = PausedJSONDataset(
+        pause=3, filepath=str(tmp_path / "p.json"), version=Version(None, "2020-01-01")
+    )
+    spec = portable("p", dataset, None)
+    assert "kwargs" not in spec.config and spec.config["pause"] == 3
+    assert spec.config["versioned"] is True and spec.save_version == "2020-01-01"
+    assert rebuilt("p", spec).pause == 3
+
+
 def test_a_dataset_changed_after_it_was_made_is_not_portable(tmp_path):
     dataset = JSONDataset(filepath=str(tmp_path / "a.json"))
     dataset._filepath = Path(tmp_path / "elsewhere.json")  # what a hook might do

@@ -9,7 +9,7 @@ from typing import Any
 
 from distributed import get_worker
 
-from . import run_cache
+from . import run_cache, watchdog
 from .errors import StaleWorkerError
 from .fingerprint import Fingerprint, fingerprint
 from .run_spec import RunSpec
@@ -35,6 +35,7 @@ def check_worker(
     if not local and not not_portable:
         try:
             dataset = run_cache.checkout(spec)
+            watchdog.ensure_started()  # which forgets the run here once it is idle
             try:
                 for name in spec.persisted:
                     dataset(name)

@@ -245,6 +245,7 @@ def remove_unfinished_versions(spec: RunSpec, names: list[str]) -> list[str]:
     if run_cache.local_run(spec.token) is not None:
         return []  # the client removes them itself
     dataset = run_cache.checkout(spec)
+    watchdog.ensure_started()
     try:
         return remove_save_versions(dataset, names)
     finally:

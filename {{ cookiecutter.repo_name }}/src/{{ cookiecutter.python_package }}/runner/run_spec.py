@@ -13,6 +13,7 @@ and any other worker refuses the run before any node, naming it.
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -110,7 +111,7 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
     """How a worker rebuilds ``dataset`` exactly, or why it cannot."""
     try:
         configs, credentials, _, _ = DataCatalog(datasets={name: dataset}).to_config()
-        config = configs[name]
+        config = _keywords_flattened(type(dataset), configs[name])
     except Exception as exc:
         return (
             f"Kedro cannot describe it as configuration ({type(exc).__name__}: {exc})"
@@ -142,6 +143,21 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
     ):
         return "it has credentials written inline in its configuration"
     return DatasetSpec(_absolute_paths(config), load_version, save_version)
+
+
+def _keywords_flattened(kind: type, config: dict[str, Any]) -> dict[str, Any]:
+    """Kedro records a subclass's ``**kwargs`` under their parameter's name (as
+    ``kwargs: {...}``): pass them on as keywords, as they were given."""
+    for parameter in inspect.signature(kind).parameters.values():
+        given = config.get(parameter.name)
+        if parameter.kind == parameter.VAR_KEYWORD and isinstance(given, Mapping):
+            config = {k: v for k, v in config.items() if k != parameter.name} | dict(
+                given
+            )
+            if config.pop("version", None):  # as Kedro does for its own keywords
+                config["versioned"] = True
+            config.pop("metadata", None)
+    return config
 
 
 def _without_save_version(description: str) -> str:

@@ -80,7 +80,7 @@ def set_current(running: RunningNode | None) -> None:
 def track(running: RunningNode) -> None:
     with _lock:
         _running[running.key] = running
-    _ensure_started()
+    ensure_started()
 
 
 def untrack(running: RunningNode) -> None:
@@ -96,7 +96,8 @@ def running_nodes() -> list[str]:
         return sorted(running.name for running in _running.values())
 
 
-def _ensure_started() -> None:
+def ensure_started() -> None:
+    """Start this process's watchdog (it also drops idle runs: see run_cache.py)."""
     with _lock:
         if not _watchdog or not _watchdog[0].is_alive():
             _watchdog[:] = [
