@@ -1,5 +1,7 @@
 """The runner's settings: one merge, one address rule, one check naming the key."""
 
+import signal
+
 import pytest
 from distributed import LocalCluster
 
@@ -11,6 +13,7 @@ from {{ cookiecutter.python_package }}.runner.settings import (
     DaskSettings,
     check,
     cluster_keywords,
+    import_cluster_class,
     merge,
     resolve,
 )
@@ -115,3 +118,17 @@ def test_local_cluster_keywords_include_what_it_hands_its_workers():
 
 def test_nothing_to_start_needs_no_cluster_class():
     assert check({"address": "tcp://x:8786", "cluster_class": "not.installed.Cluster"})
+
+
+def test_importing_a_cluster_class_keeps_the_ctrl_c_handler(tmp_path, monkeypatch):
+    """dask_jobqueue 0.9 replaces the SIGINT handler when imported (Ctrl-C then exits
+    with status 0): the runner puts the previous one back."""
+    (tmp_path / "grabs_sigint.py").write_text(
+        "import signal, sys\n"
+        "signal.signal(signal.SIGINT, lambda *_: sys.exit())\n"
+        "class Cluster:\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = signal.getsignal(signal.SIGINT)
+    assert import_cluster_class("grabs_sigint.Cluster").__name__ == "Cluster"
+    assert signal.getsignal(signal.SIGINT) is before

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from distributed import Client
 from distributed.security import Security
-from kedro.utils import load_obj
 
 from .errors import NoWorkersError, SchedulerLostError, SchedulerUnreachableError
 from .logs import LOCAL_CLUSTER_OF
-from .settings import ADDRESS_ENV_VAR, LOCAL_CLUSTER, DaskSettings
+from .settings import ADDRESS_ENV_VAR, LOCAL_CLUSTER, DaskSettings, import_cluster_class
 
 QUIET_ENV_VAR = "DASK_LOGGING__DISTRIBUTED"
 # Closing is best effort: a slow cluster must not keep a finished run waiting.
@@ -32,6 +33,9 @@ def connect(settings: DaskSettings) -> Iterator[Client]:
             client = _connect_to_scheduler(settings, security)
         else:
             stack.enter_context(_quiet_cluster_logs())
+            # SIGTERM (a job scheduler, `kill`, `docker stop`) ends the run as Ctrl-C
+            # does, so the cluster started here is shut down, not left running.
+            stack.enter_context(_exit_on_sigterm())
             # Worker processes the cluster starts, now or later (adaptive clusters,
             # batch jobs submitted in the background), read their log level and
             # whose cluster they are from the environment: keep it for its lifetime.
@@ -96,7 +100,7 @@ def check_connected(client: Client) -> None:
 
 
 def _start_cluster(settings: DaskSettings, security: Security | None) -> Any:
-    cluster_class = load_obj(settings.cluster_class)
+    cluster_class = import_cluster_class(settings.cluster_class)
     kwargs = dict(settings.cluster_kwargs)
     if security:
         kwargs.setdefault("security", security)
@@ -138,6 +142,22 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -283,7 +285,7 @@ def _check_together(settings: DaskSettings) -> None:
     if settings.address:
         return  # nothing to start
     try:
-        cluster_class = load_obj(settings.cluster_class)
+        cluster_class = import_cluster_class(settings.cluster_class)
     except Exception as exc:  # ImportError, AttributeError, ValueError...
         raise _fail(
             "cluster_class",
@@ -303,6 +305,18 @@ def _check_together(settings: DaskSettings) -> None:
             f"{settings.cluster_class} takes no such keyword. Did you mean "
             f"{_closest(unknown[0], accepted)}? It takes: {', '.join(sorted(accepted))}.",
         )
+
+
+def import_cluster_class(path: str) -> Any:
+    """The class at ``path``, keeping this process's Ctrl-C handler: importing
+    dask_jobqueue 0.9 replaces it with one that exits with status 0."""
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        return load_obj(path)
+    finally:
+        if signal.getsignal(signal.SIGINT) is not handler and handler is not None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, handler)
 
 
 def cluster_keywords(cluster_class: type) -> set[str] | None:
