@@ -6,28 +6,96 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 from distributed import Client
 from distributed.security import Security
 
 from .errors import NoWorkersError, SchedulerLostError, SchedulerUnreachableError
+from .jobs import JobWatch
 from .logs import LOCAL_CLUSTER_OF
 from .settings import ADDRESS_ENV_VAR, LOCAL_CLUSTER, DaskSettings, import_cluster_class
 
 QUIET_ENV_VAR = "DASK_LOGGING__DISTRIBUTED"
 # Closing is best effort: a slow cluster must not keep a finished run waiting.
 CLOSE_TIMEOUT = 10
+# How often a wait for workers looks at what the cluster's jobs are doing.
+WORKER_POLL_SECONDS = 1
 
 logger = logging.getLogger(__name__)
 
 
+class Connection:
+    """The run's client, and the health of the cluster behind it."""
+
+    def __init__(self, client: Client, settings: DaskSettings, jobs: JobWatch | None):
+        self.client = client
+        self._settings = settings
+        self._jobs = jobs
+        self._no_workers_since: float | None = None
+
+    def wait_for_a_worker(self) -> None:
+        """Bounded: a cluster that never gets a worker fails the run, not hangs it;
+        a batch job that cannot start fails it at once, saying why."""
+        client, wait = self.client, self._settings.worker_wait
+        deadline = time.monotonic() + wait
+        if not client.scheduler_info().get("workers"):
+            logger.info("Waiting up to %g s for a Dask worker to join", wait)
+        while not client.scheduler_info().get("workers"):
+            problem = self._jobs.problem() if self._jobs else None
+            if problem:
+                raise NoWorkersError(problem)
+            if time.monotonic() > deadline:
+                raise NoWorkersError(
+                    f"No Dask worker joined the scheduler at {client.scheduler.address} "
+                    f"within {wait:g} s (dask_client.worker_wait). Start workers "
+                    "(`dask worker <address>` from the project's image or folder), or "
+                    f"check dask_client.cluster_kwargs.{self._job_logs()}"
+                )
+            with suppress(TimeoutError):
+                client.wait_for_workers(1, timeout=WORKER_POLL_SECONDS)
+
+    def check(self) -> None:
+        """Between nodes: the scheduler is still there, and so are some workers
+        (or replacements come within ``worker_wait``)."""
+        client = self.client
+        check_connected(client)
+        if client.scheduler_info().get("workers"):
+            self._no_workers_since = None
+            return
+        now = time.monotonic()
+        self._no_workers_since = self._no_workers_since or now
+        if now - self._no_workers_since > self._settings.worker_wait:
+            raise NoWorkersError(
+                f"Every Dask worker left the scheduler at {client.scheduler.address} "
+                f"during the run and none came back within "
+                f"{self._settings.worker_wait:g} s (dask_client.worker_wait). Batch jobs "
+                "end at their walltime, when preempted or cancelled: raise the walltime, "
+                f"or set dask_client.adapt so that replacements are submitted.{self._job_logs()}"
+            )
+
+    def _job_logs(self) -> str:
+        return f" {self._jobs.logs()}" if self._jobs else ""
+
+
+def check_connected(client: Client) -> None:
+    """Raise SchedulerLostError if the client has lost its scheduler."""
+    if client.status != "running":
+        raise SchedulerLostError(
+            f"Lost the Dask scheduler at {client.scheduler.address} during the run "
+            f"(client status: {client.status}). Nodes that were running save "
+            "nothing more; rerun when the scheduler is back."
+        )
+
+
 @contextmanager
-def connect(settings: DaskSettings) -> Iterator[Client]:
-    """A client for this run; a cluster started here is shut down on exit."""
+def connect(settings: DaskSettings) -> Iterator[Connection]:
+    """A connection for this run; a cluster started here is shut down on exit."""
     security = Security(**settings.security) if settings.security else None
+    jobs = None
     with ExitStack() as stack:
         if settings.address:
             client = _connect_to_scheduler(settings, security)
@@ -46,11 +114,15 @@ def connect(settings: DaskSettings) -> Iterator[Client]:
             )
             cluster = _start_cluster(settings, security)
             stack.callback(_close, cluster)
+            if hasattr(cluster, "job_cls"):  # dask-jobqueue
+                jobs = JobWatch(cluster)
+                stack.callback(jobs.close)
             client = Client(cluster, timeout=settings.timeout, set_as_default=False)
         stack.callback(_close, client)
         _log_connection(client)
-        wait_for_a_worker(client, settings)
-        yield client
+        connection = Connection(client, settings, jobs)
+        connection.wait_for_a_worker()
+        yield connection
 
 
 def _connect_to_scheduler(settings: DaskSettings, security: Security | None) -> Client:
@@ -71,32 +143,6 @@ def _connect_to_scheduler(settings: DaskSettings, security: Security | None) -> 
             f"--params dask_client.address=..., or ${ADDRESS_ENV_VAR}. "
             "Leave it empty to start a local cluster."
         ) from None
-
-
-def wait_for_a_worker(client: Client, settings: DaskSettings) -> None:
-    """Bounded: a scheduler that never gets a worker fails the run, not hangs it."""
-    if client.scheduler_info().get("workers"):
-        return
-    logger.info("Waiting up to %g s for a Dask worker to join", settings.worker_wait)
-    try:
-        client.wait_for_workers(1, timeout=settings.worker_wait)
-    except TimeoutError:
-        raise NoWorkersError(
-            f"No Dask worker joined the scheduler at {client.scheduler.address} within "
-            f"{settings.worker_wait:g} s (dask_client.worker_wait). Start workers "
-            "(`dask worker <address>` from the project's image or folder), or check "
-            "dask_client.cluster_kwargs."
-        ) from None
-
-
-def check_connected(client: Client) -> None:
-    """Raise SchedulerLostError if the client has lost its scheduler."""
-    if client.status != "running":
-        raise SchedulerLostError(
-            f"Lost the Dask scheduler at {client.scheduler.address} during the run "
-            f"(client status: {client.status}). Nodes that were running save nothing "
-            "more; rerun when the scheduler is back."
-        )
 
 
 def _start_cluster(settings: DaskSettings, security: Security | None) -> Any:

@@ -18,7 +18,7 @@ from kedro.runner import AbstractRunner
 from pluggy import PluginManager
 
 from . import _dask, _kedro, settings
-from .cluster import check_connected, connect
+from .cluster import Connection, check_connected, connect
 from .errors import DaskSettingsError
 from .execution import (
     COMPLETED_ATTRIBUTE,
@@ -118,7 +118,8 @@ class DaskRunner(AbstractRunner):
             run_settings.describe(),
         )
         timer.lap("prepare")
-        with connect(run_settings) as client:
+        with connect(run_settings) as connection:
+            client = connection.client
             timer.lap("connect")
             reports = CompletionReports(client)
             # Workers that are threads of this process use its catalog and hooks.
@@ -139,7 +140,12 @@ class DaskRunner(AbstractRunner):
                     submitted = graph.submit(client)
                     timer.lap("submit")
                     self._wait_for_nodes(
-                        client, pipeline, catalog, submitted, spec=spec, reports=reports
+                        connection,
+                        pipeline,
+                        catalog,
+                        submitted,
+                        spec=spec,
+                        reports=reports,
                     )
                     timer.lap("execute")
                     # One request for them all (they have finished).
@@ -178,7 +184,7 @@ class DaskRunner(AbstractRunner):
 
     def _wait_for_nodes(  # noqa: PLR0913
         self,
-        client: Client,
+        connection: Connection,
         pipeline: Pipeline,
         catalog: CatalogProtocol,
         submitted: SubmittedPipeline,
@@ -186,6 +192,7 @@ class DaskRunner(AbstractRunner):
         spec: RunSpec,
         reports: CompletionReports,
     ) -> None:
+        client = connection.client
         pending = set(submitted.tasks) | set(submitted.free_outputs.values())
         reports.follow(pending)
         done: dict[str, Node] = {}
@@ -202,7 +209,7 @@ class DaskRunner(AbstractRunner):
                 finished, names = reports.wait(POLL_SECONDS)
                 completed(names)
                 if not finished and not names:
-                    check_connected(client)
+                    connection.check()
                 for future in finished:
                     pending.discard(future)
                     if future.status != "finished":

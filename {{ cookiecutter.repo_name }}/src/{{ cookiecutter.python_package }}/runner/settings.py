@@ -354,8 +354,14 @@ def _keywords(target: type) -> set[str] | None:
     return None
 
 
+# What other tools call some cluster keywords (Slurm's partition is dask-jobqueue's queue).
+_KNOWN_AS = {"partition": "queue", "time": "walltime", "mem": "memory", "workers": "n_workers"}
+
+
 def _closest(name: str, choices: set[str]) -> str:
     from difflib import get_close_matches  # noqa: PLC0415 - only on this error
 
+    if _KNOWN_AS.get(name) in choices:
+        return repr(_KNOWN_AS[name])
     found = get_close_matches(name, sorted(choices), n=1)
     return repr(found[0]) if found else "another one"
