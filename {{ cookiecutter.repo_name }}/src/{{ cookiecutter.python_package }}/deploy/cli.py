@@ -127,6 +127,30 @@ def argo(choice: PlanChoice, image: str | None, output: str | None) -> None:
 
 @deploy.command()
 @plan_options
+@click.option(
+    "--output", "-o", type=click.Path(file_okay=False), required=True,
+    help="Folder for the batch scripts and submit.sh.",
+)  # fmt: skip
+def slurm(choice: PlanChoice, output: str) -> None:
+    """Write one Slurm batch script per plan task and a submit.sh that submits them
+    with their dependencies (sbatch --dependency=afterok)."""
+    from .slurm import scripts  # noqa: PLC0415
+
+    project, the_plan = choice.load()
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = scripts(the_plan, project.settings.get("slurm") or {}, project.path)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "submit.sh").chmod(0o755)
+    click.echo(
+        f"Wrote {len(files) - 1} batch scripts; submit them with {folder}/submit.sh",
+        err=True,
+    )
+
+
+@deploy.command()
+@plan_options
 @click.option("--run", "run_now", is_flag=True, help="Run the flow now.")
 @click.option("--serve", metavar="DEPLOYMENT", help="Serve the flow as a deployment.")
 def prefect(choice: PlanChoice, run_now: bool, serve: str | None) -> None:

@@ -62,7 +62,10 @@ class JobWatch:
         return [job for job in getattr(self._cluster, "workers", {}).values() if job]
 
     def logs(self) -> str:
-        folders = {getattr(job, "log_directory", None) for job in self._jobs()}
+        # What each new job is made with (its jobs may be gone by now).
+        options = (getattr(self._cluster, "new_spec", None) or {}).get("options", {})
+        folders = {options.get("log_directory")}
+        folders |= {getattr(job, "log_directory", None) for job in self._jobs()}
         found = sorted(str(Path(f).resolve()) for f in folders if f)
         return (
             f"The jobs' output is in {', '.join(found)}."

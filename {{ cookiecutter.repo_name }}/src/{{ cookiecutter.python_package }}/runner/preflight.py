@@ -134,10 +134,9 @@ def _refuse_unshared_disk(
     for node in pipeline.nodes:
         for name in node.inputs:
             readers.setdefault(name, []).append(node.name)
-    # Data that nodes exchange first: the likeliest to go wrong.
-    for name in sorted(
-        files, key=lambda n: (not readers.get(n) or n not in writers, n)
-    ):
+    # In the order the pipeline makes them: the first a user would look at.
+    order = {name: i for i, node in enumerate(pipeline.nodes) for name in node.outputs}
+    for name in sorted(files, key=lambda n: (order.get(n, -1), n)):
         path = files[name]
         workers = [
             w

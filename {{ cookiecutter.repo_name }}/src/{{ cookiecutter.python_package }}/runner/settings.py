@@ -355,7 +355,12 @@ def _keywords(target: type) -> set[str] | None:
 
 
 # What other tools call some cluster keywords (Slurm's partition is dask-jobqueue's queue).
-_KNOWN_AS = {"partition": "queue", "time": "walltime", "mem": "memory", "workers": "n_workers"}
+_KNOWN_AS = {
+    "partition": "queue",
+    "time": "walltime",
+    "mem": "memory",
+    "workers": "n_workers",
+}
 
 
 def _closest(name: str, choices: set[str]) -> str:
