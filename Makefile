@@ -9,7 +9,7 @@ TOOLS := $(VENV)/bin
 DEMO_DIR := demo
 DEMO_NAME := Rocket Science
 DEMO_PROJECT := $(DEMO_DIR)/rocket-science
-TIERS ?= fast e2e dask container deploy bench
+TIERS ?= fast e2e dask slurm container deploy bench
 PYTEST_ARGS ?=
 
 export KEDRO_DISABLE_TELEMETRY := true

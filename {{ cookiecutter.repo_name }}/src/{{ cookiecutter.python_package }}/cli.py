@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,12 @@ def known_mistake(error: BaseException) -> str | None:
                 "an S3-compatible store) where the data is read and written, or name "
                 "credentials in the catalog from conf/<env>/credentials.yml."
             )
-        if isinstance(cause, FileNotFoundError) and isinstance(error, DatasetError):
+        # From a worker the cause is gone (pickling drops it), but not its message.
+        missing = re.search(r"No such file or directory: '([^']+)'", str(cause))
+        if isinstance(error, DatasetError) and missing:
             dataset = str(error).split(":", 1)[0]
             return (
-                f"Dataset '{dataset}' has no data at {cause.filename}. A run that "
+                f"Dataset '{dataset}' has no data at {missing[1]}. A run that "
                 "starts part-way (--from-nodes, --nodes, --tags...) reads what earlier "
                 "runs saved: run the nodes that make it first, or run the whole pipeline."
             )

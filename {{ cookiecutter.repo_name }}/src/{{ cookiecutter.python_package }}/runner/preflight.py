@@ -44,13 +44,23 @@ def preflight(
             spec,
             fingerprint(),
             markers,
+            on_error="return",
             callback_timeout=PREFLIGHT_TIMEOUT,
         )
     finally:
         for folder in markers:
             with suppress(OSError):
                 (Path(folder) / f"{MARKER_PREFIX}{spec.token}").unlink()
-    reports = {worker: _report(answer) for worker, answer in sorted(answers.items())}
+    # A worker that left while it was asked (a batch job that ended) is no worker of
+    # this run; if none is left, the run waits for workers as a run does.
+    left = sorted(w for w, answer in answers.items() if isinstance(answer, OSError))
+    if left:
+        logger.warning(
+            "%d Dask workers left during the checks: %s", len(left), ", ".join(left)
+        )
+    reports = {
+        w: _report(answer) for w, answer in sorted(answers.items()) if w not in left
+    }
     _refuse_not_portable(reports, data.not_portable)
     _refuse_unready_workers(reports)
     _refuse_or_warn_stale_workers(reports, spec.version_check)
