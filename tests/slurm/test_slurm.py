@@ -110,8 +110,12 @@ def test_losing_every_job_fails_the_run_within_worker_wait(project):
         project, "data_generation.n_rows=5000000", "dask_client.worker_wait=15"
     )
     try:
-        wait_for_jobs(started, count=2)
-        time.sleep(2)
+        # Mid-run: the first node has saved its output, the others are to come.
+        measurements = path / "data" / "01_raw" / "measurements.csv"
+        deadline = time.monotonic() + 120
+        while not measurements.exists():
+            assert started.poll() is None and time.monotonic() < deadline, "no node ran"
+            time.sleep(0.2)
         cancelled = time.monotonic()
         run(["scancel", "--user", "root"], timeout=30)
         output, _ = started.communicate(timeout=120)
