@@ -104,6 +104,11 @@ def test_credentials_only_this_process_has_are_not_portable(context, hint):
     assert "credentials are not among the configured ones" in reason and hint in reason
 
 
+def test_a_secret_outside_credentials_is_not_portable():
+    dataset = CSVDataset(filepath="s3://b/a.csv", fs_args={"secret": "written-inline"})
+    assert "secret written inline ('fs_args.secret')" in portable("a", dataset, None)
+
+
 def test_a_worker_without_the_named_credentials_is_told_which():
     with pytest.raises(KeyError, match="store"):
         with_credentials({"type": "x", "credentials": "store"}, {})

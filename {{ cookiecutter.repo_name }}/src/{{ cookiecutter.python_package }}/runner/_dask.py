@@ -42,7 +42,9 @@ def finished_condition(finished: as_completed) -> Condition:
     return finished.thread_condition
 
 
-def forget_client_events(dask_scheduler: Any, client_id: str) -> None:
+def forget_client_events(dask_scheduler: Any, client_id: str, topic: str) -> None:
     """On the scheduler: drop the per-client event topic it keeps for an hour after
-    the client leaves (one event per task), so runs leave no memory behind."""
+    the client leaves (one event per task) and the run's log topic, so runs leave
+    no memory and no log record behind."""
     dask_scheduler._broker.truncate(client_id)
+    dask_scheduler._broker.truncate(topic)

@@ -97,13 +97,13 @@ def connect(settings: DaskSettings) -> Iterator[Connection]:
     security = Security(**settings.security) if settings.security else None
     jobs = None
     with ExitStack() as stack:
+        # SIGTERM (a job scheduler, `kill`, `docker stop`) ends the run as Ctrl-C
+        # does: a cluster started here is shut down, and nothing is left behind.
+        stack.enter_context(_exit_on_sigterm())
         if settings.address:
             client = _connect_to_scheduler(settings, security)
         else:
             stack.enter_context(_quiet_cluster_logs())
-            # SIGTERM (a job scheduler, `kill`, `docker stop`) ends the run as Ctrl-C
-            # does, so the cluster started here is shut down, not left running.
-            stack.enter_context(_exit_on_sigterm())
             # Worker processes the cluster starts, now or later (adaptive clusters,
             # batch jobs submitted in the background), read their log level and
             # whose cluster they are from the environment: keep it for its lifetime.

@@ -28,7 +28,7 @@ from .execution import (
 from .fingerprint import fingerprint
 from .graph import SubmittedPipeline, build_graph
 from .hooks import run_context
-from .logs import receive_task_logs
+from .logs import receive_task_logs, topic
 from .preflight import preflight
 from .progress import CompletionReports, NodeProgress, PhaseTimer
 from .run_cache import LocalRun, register_local_run
@@ -159,6 +159,7 @@ class DaskRunner(AbstractRunner):
                     client.run_on_scheduler(
                         _dask.forget_client_events,
                         client_id=client.id,
+                        topic=topic(spec.token),
                         callback_timeout=CLEANUP_TIMEOUT,
                     )
         timer.lap("teardown")

@@ -99,6 +99,7 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
             except BaseException as exc:
                 with suppress(AttributeError):
                     setattr(exc, COMPLETED_ATTRIBUTE, completed)
+                scrub_exception(exc, run_cache.scrubber(spec.token))
                 raise
             completed.append(node.name)
             values = {
@@ -144,6 +145,7 @@ def _execute(  # noqa: PLR0913
             else forward_task_logs(
                 spec.token,
                 ("kedro", spec.package_name or "kedro"),
+                run_cache.scrubber(spec.token),
                 quiet_here=started_by_client,
             )
         )
@@ -197,6 +199,23 @@ def _execute(  # noqa: PLR0913
             error.add_note(f"Raised by Kedro node '{node.name}' on a Dask worker.")
         raise error
     return result
+
+
+def scrub_exception(error: BaseException, scrub: Callable[[str], str]) -> None:
+    """Blank the run's credential values out of an exception (and its causes), whose
+    text reaches the scheduler and the worker's logs."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        with suppress(AttributeError, TypeError):
+            current.args = tuple(
+                scrub(a) if isinstance(a, str) else a for a in current.args
+            )
+        notes = getattr(current, "__notes__", None)
+        if isinstance(notes, list):
+            notes[:] = [scrub(note) for note in notes]
+        current = current.__cause__ or current.__context__
 
 
 def pick_output(outputs: dict, name: str) -> dict:

@@ -2,7 +2,9 @@
 
 ``Client.forward_logging`` registers a cluster-wide plugin under a fixed name, so two
 runs on one cluster would receive each other's logs. Instead each node task forwards
-the records of its own thread, tagged with the run's token, on one shared topic.
+the records of its own thread on a topic of its run's own (named after the run's
+random token), which only that run's client subscribes to and clears afterwards.
+Credential values of the run are blanked out of every record before it leaves.
 A task that runs a fused chain of nodes also reports there which nodes completed,
 so the client's progress moves with each node, not only at the end of the chain.
 """
@@ -18,7 +20,7 @@ from typing import Any
 
 from distributed import Client, get_worker
 
-TOPIC = "kedro-dask-runner-logs"
+TOPIC_PREFIX = "kedro-dask-run-"
 # Set in the environment of the processes of a LocalCluster a run starts: the pid of
 # the client that started them (see cluster.py).
 LOCAL_CLUSTER_OF = "KEDRO_DASK_LOCAL_CLUSTER_OF"
@@ -31,9 +33,10 @@ PROGRESS_INTERVAL_SECONDS = 0.2
 class _TaskLogForwarder(logging.Handler):
     """Sends the records logged by one task's thread to the client, as events."""
 
-    def __init__(self, token: str):
+    def __init__(self, token: str, scrub: Callable[[str], str]):
         super().__init__()
         self._token = token
+        self._scrub = scrub
         self._thread = threading.get_ident()
         self._worker = get_worker()
 
@@ -42,16 +45,22 @@ class _TaskLogForwarder(logging.Handler):
             return  # another task, maybe of another run, on this worker
         try:
             attrs = {k: v for k, v in vars(record).items() if isinstance(v, _PLAIN)}
+            text = _exception_text(record)
             attrs.update(
-                msg=record.getMessage(),
+                msg=self._scrub(record.getMessage()),
                 args=None,
-                exc_text=_exception_text(record),
+                exc_text=self._scrub(text) if text else None,
                 token=self._token,
                 worker=self._worker.address,
             )
-            self._worker.log_event(TOPIC, attrs)
+            self._worker.log_event(topic(self._token), attrs)
         except Exception:
             self.handleError(record)
+
+
+def topic(token: str) -> str:
+    """The event topic of the run ``token``."""
+    return f"{TOPIC_PREFIX}{token}"
 
 
 def _exception_text(record: logging.LogRecord) -> str | None:
@@ -62,7 +71,10 @@ def _exception_text(record: logging.LogRecord) -> str | None:
 
 @contextmanager
 def forward_task_logs(
-    token: str, logger_names: tuple[str, ...], quiet_here: bool = False
+    token: str,
+    logger_names: tuple[str, ...],
+    scrub: Callable[[str], str],
+    quiet_here: bool = False,
 ) -> Iterator[None]:
     """On a worker: forward what the given loggers record while the task runs.
 
@@ -71,7 +83,7 @@ def forward_task_logs(
     loggers would print through the client's progress bar, so it stops; the client
     prints the forwarded records instead. (The process ends with the cluster.)
     """
-    handler = _TaskLogForwarder(token)
+    handler = _TaskLogForwarder(token, scrub)
     loggers = [logging.getLogger(name) for name in logger_names]
     for forwarded in loggers:
         if forwarded.level == logging.NOTSET:
@@ -100,7 +112,7 @@ class ChainProgress:
         self._unsent.append(name)
         if time.monotonic() - self._sent_at >= PROGRESS_INTERVAL_SECONDS:
             self._worker.log_event(
-                TOPIC, {"token": self._token, "completed": self._unsent}
+                topic(self._token), {"token": self._token, "completed": self._unsent}
             )
             self._unsent = []
             self._sent_at = time.monotonic()
@@ -125,8 +137,8 @@ def receive_task_logs(
         if target.isEnabledFor(record.levelno):
             target.handle(record)
 
-    client.subscribe_topic(TOPIC, handle)
+    client.subscribe_topic(topic(token), handle)
     try:
         yield
     finally:
-        client.unsubscribe_topic(TOPIC)
+        client.unsubscribe_topic(topic(token))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fsspec import AbstractFileSystem
 from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
@@ -26,6 +27,8 @@ from .worker_catalog import build_dataset, read_credentials
 
 # A run's datasets and credentials are dropped this long after its last task here.
 IDLE_SECONDS = 10
+# Credential values shorter than this are not blanked out of messages.
+MIN_SECRET_LENGTH = 6
 
 
 @dataclass
@@ -112,6 +115,35 @@ def checkout(spec: RunSpec) -> Callable[[str], Any]:
     return dataset
 
 
+def scrubber(token: str) -> Callable[[str], str]:
+    """Blanks the credential values of run ``token`` held here out of a text."""
+    with _lock:
+        cached = _runs.get(token)
+    secrets = sorted(
+        _secret_texts(cached.credentials if cached else {}), key=len, reverse=True
+    )
+
+    def scrub(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    return scrub
+
+
+def _secret_texts(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return (
+            set().union(*(_secret_texts(v) for v in value.values())) if value else set()
+        )
+    if isinstance(value, list | tuple):
+        return set().union(*(_secret_texts(v) for v in value)) if value else set()
+    # Short values ("us-east-1", true) are settings more than secrets.
+    return (
+        {value} if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH else set()
+    )
+
+
 def give_back(token: str) -> None:
     with _lock:
         cached = _runs.get(token)
@@ -121,11 +153,24 @@ def give_back(token: str) -> None:
 
 
 def drop_idle(now: float) -> None:
-    """Forget runs that have had no task here for IDLE_SECONDS."""
+    """Forget runs that have had no task here for IDLE_SECONDS, and the file
+    system objects fsspec keeps (they hold the credentials they were made with)."""
     with _lock:
-        for token, cached in list(_runs.items()):
-            if cached.users <= 0 and now - cached.last_used > IDLE_SECONDS:
-                del _runs[token]
+        idle = [
+            token
+            for token, cached in _runs.items()
+            if cached.users <= 0 and now - cached.last_used > IDLE_SECONDS
+        ]
+        for token in idle:
+            del _runs[token]
+    if idle:
+        _clear_filesystem_caches(AbstractFileSystem)
+
+
+def _clear_filesystem_caches(kind: type[AbstractFileSystem]) -> None:
+    kind.clear_instance_cache()
+    for subclass in kind.__subclasses__():
+        _clear_filesystem_caches(subclass)
 
 
 def cached_runs() -> list[str]:

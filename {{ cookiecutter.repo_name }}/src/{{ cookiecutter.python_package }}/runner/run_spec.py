@@ -138,10 +138,9 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
                 + ("" if context else "; add DaskRunnerHooks() to HOOKS in settings.py")
             )
         config = _renamed(config, reference, known)
-    if any(
-        v is not None and not isinstance(v, str) for v in _credential_values(config)
-    ):
-        return "it has credentials written inline in its configuration"
+    inline = _inline_secret(config)
+    if inline:
+        return inline
     return DatasetSpec(_absolute_paths(config), load_version, save_version)
 
 
@@ -175,6 +174,43 @@ def _credential_values(config: Any) -> list[Any]:
             found.append(value)
         else:
             found += _credential_values(value)
+    return found
+
+
+# Keys whose text values are secrets wherever they are (s3fs's secret, passwords...).
+SECRET_KEYS = (
+    "secret", "password", "passwd", "token", "secret_access_key",
+    "aws_secret_access_key", "client_secret", "sas_token", "account_key", "private_key",
+)  # fmt: skip
+
+
+def _inline_secret(config: dict[str, Any]) -> str | None:
+    """Why ``config`` would carry a secret through the scheduler, if it would."""
+    if any(
+        v is not None and not isinstance(v, str) for v in _credential_values(config)
+    ):
+        return "it has credentials written inline in its configuration"
+    inline = _secret_settings(config)
+    if inline:
+        return (
+            f"it has a secret written inline ('{inline[0]}'), which would travel "
+            "through the scheduler: move it to credentials.yml and name it there"
+        )
+    return None
+
+
+def _secret_settings(config: Any, path: str = "") -> list[str]:
+    """Where, outside ``credentials``, a configuration holds a secret-looking text."""
+    if not isinstance(config, Mapping):
+        return []
+    found = []
+    for key, value in config.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key == CREDENTIALS_KEY:
+            continue
+        if str(key).lower() in SECRET_KEYS and isinstance(value, str) and value:
+            found.append(where)
+        found += _secret_settings(value, where)
     return found
 
 

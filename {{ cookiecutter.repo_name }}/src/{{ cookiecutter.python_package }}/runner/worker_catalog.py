@@ -3,6 +3,7 @@ from): its own project, its own credentials, and one catalog per node."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,15 @@ def worker_project() -> Path | None:
     """The project this worker was started in (the image's WORKDIR, a checkout)."""
     found = find_kedro_project(Path.cwd())
     return Path(found) if found is not None else None
+
+
+def _package_of(project: Path) -> str | None:
+    """The package name a Kedro project's pyproject.toml declares."""
+    try:
+        metadata = tomllib.loads((project / "pyproject.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return metadata.get("tool", {}).get("kedro", {}).get("package_name")
 
 
 def read_credentials(spec: RunSpec) -> dict[str, Any]:
@@ -45,6 +55,13 @@ def read_credentials(spec: RunSpec) -> dict[str, Any]:
         )
     else:
         conf_source = project / settings.CONF_SOURCE
+        found_package = _package_of(project)
+        if spec.package_name and found_package != spec.package_name:
+            raise WorkerSetupError(
+                f"This worker was started in the project of package '{found_package}' "
+                f"({project}), but the run is of '{spec.package_name}': it would read "
+                "another project's credentials. Start it in this project's folder."
+            )
     if spec.package_name:
         configure_project(spec.package_name)
     loader = settings.CONFIG_LOADER_CLASS(
