@@ -53,6 +53,8 @@ def wait_until_clean(lab, cluster) -> dict:
             state["tasks"]
             + [p for p in state["worker_plugins"] if p.startswith("kedro")]
             + [run for runs in state["worker_runs"].values() for run in runs]
+            + state["run_topics"]  # a run's log records
+            + [w for w, count in state["worker_filesystems"].items() if count]  # their keys
         )
         if not leftovers and state["workers"] == len(cluster.workers):
             return state
@@ -186,6 +188,37 @@ def test_worker_killed_during_a_versioned_save_leaves_one_complete_version(lab, 
         assert len(versions) == 1, versions
         lines = (versions[0] / name).read_text().splitlines()
         assert len(lines) == 200_000 + 1  # the header and every row
+    wait_until_clean(lab, shared)
+
+
+def test_a_credential_in_an_error_reaches_neither_the_scheduler_nor_the_client(lab, shared):
+    """A driver's error that quotes the credentials: the run's credential values are
+    blanked out on the worker, before the error reaches the scheduler, its logs and
+    events, or the client."""
+    result = lab_run(lab, shared, "--pipelines", "leaky", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "login refused for {'planted_secret': '***'}" in output
+    assert SECRET not in output
+    assert wait_until_clean(lab, shared)["found"] == []
+
+
+def test_a_node_stopped_mid_save_by_its_time_limit_leaves_no_version(lab, shared):
+    """rows_twice saves a, then half of b and pauses 8 s: its 3 s limit stops the run
+    first; when its thread ends, what it wrote under the run's version goes too."""
+    project, _ = lab
+    result = lab_run(
+        lab, shared, "--pipelines", "versioned", "--params", "dask_client.node_timeout=3",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "ran longer than its limit of 3 s" in result.stdout + result.stderr
+    deadline = time.monotonic() + 30
+    while True:
+        left = [p for p in (lab_data(project) / "versioned").rglob("*") if p.is_file()]
+        if not left:
+            break
+        assert time.monotonic() < deadline, f"a stopped node's files stay: {left}"
+        time.sleep(1)
     wait_until_clean(lab, shared)
 
 

@@ -120,14 +120,13 @@ def test_shipped_locks_are_up_to_date(installed_project, tmp_path):
     """`make requirements`, started from the shipped locks, keeps every pin and hash:
     each lock satisfies its .in file exactly (a stale or hand-edited lock changes)."""
     project, _ = installed_project
-    locks = ("requirements.txt", "requirements-dev.txt", "requirements-prefect.txt")
-    for name in (
-        "Makefile",
-        "requirements.in",
-        "requirements-dev.in",
-        "requirements-prefect.in",
-        *locks,
-    ):
+    locks = (
+        "requirements.txt",
+        "requirements-dev.txt",
+        "requirements-prefect.txt",
+        "requirements-slurm.txt",
+    )
+    for name in ("Makefile", *(lock.replace(".txt", ".in") for lock in locks), *locks):
         shutil.copy(project / name, tmp_path / name)
     tools = str(Path(sys.executable).parent)
     # Compile against PyPI itself, not this machine's local wheel folders.

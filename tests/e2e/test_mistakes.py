@@ -8,7 +8,7 @@ import pytest
 from tests.support import copy_project, kedro
 
 MAX_LINES = 15
-NO_STORE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": ""}
+NO_STORE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
 
 MISTAKES = {
     "a part-way run whose inputs were never made": (

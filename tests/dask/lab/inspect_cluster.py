@@ -12,6 +12,7 @@ import pickle
 import sys
 
 from distributed import Client
+from fsspec import AbstractFileSystem
 from rocket_science.runner.run_cache import cached_runs
 from rocket_science.runner.watchdog import running_nodes
 
@@ -46,12 +47,19 @@ def scan(dask_scheduler, reversed_needle):
                 isinstance(value, bytes | bytearray) and raw in value
             ):
                 found.add(f"object {type(obj).__name__}")
+    topics = dask_scheduler._broker._topics  # test code may read Dask's private state
     return {
+        "run_topics": sorted(t for t, q in topics.items() if t.startswith("kedro") and q.events),
         "found": sorted(found),
         "tasks": [str(key) for key in dask_scheduler.tasks],
         "worker_plugins": sorted(dask_scheduler.worker_plugins),
         "clients": len(dask_scheduler.clients),
     }
+
+
+def cached_filesystems(kind=AbstractFileSystem) -> int:
+    """How many file system objects fsspec keeps in this process (they hold keys)."""
+    return len(kind._cache) + sum(cached_filesystems(sub) for sub in kind.__subclasses__())
 
 
 if __name__ == "__main__":
@@ -60,5 +68,6 @@ if __name__ == "__main__":
         report = client.run_on_scheduler(scan, reversed_needle=needle[::-1])
         report["worker_runs"] = client.run(cached_runs)
         report["worker_nodes"] = client.run(running_nodes)
+        report["worker_filesystems"] = client.run(cached_filesystems)
         report["workers"] = len(client.scheduler_info()["workers"])
     print(json.dumps(report))

@@ -189,6 +189,17 @@ class SlowCSVDataset(CSVDataset):
             file.write(text[len(text) // 2 :])
 
 
+class LeakyDataset(CSVDataset):
+    """Fails to save with its credentials in the message, as some drivers do."""
+
+    def __init__(self, *, credentials: dict[str, Any], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._given = credentials
+
+    def save(self, data: Any) -> None:
+        raise PermissionError(f"login refused for {self._given}")
+
+
 def shared_cluster_pipelines() -> dict[str, Pipeline]:
     versioned = Node(rows_twice, "params:lab_rows", ["lab_versioned_a", "lab_versioned_b"])
     return {
@@ -213,6 +224,7 @@ def shared_cluster_pipelines() -> dict[str, Pipeline]:
         "versioned_fails": Pipeline(
             [versioned, Node(boom_after, "params:lab_boom_seconds", "lab_boom", name="boom_after")]
         ),
+        "leaky": Pipeline([Node(first, None, "lab_leaky_out", name="leaky")]),
         "secret": Pipeline(
             [
                 Node(

@@ -72,7 +72,7 @@ def known_mistake(error: BaseException) -> str | None:
     for cause in causes:
         if isinstance(cause, DaskRunError):  # its message says it all
             return str(cause)
-        if type(cause).__name__ == "NoCredentialsError":
+        if type(cause).__name__ in ("NoCredentialsError", "ProfileNotFound"):
             return (
                 f"No credentials for the object store ({error}). Set "
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL for "

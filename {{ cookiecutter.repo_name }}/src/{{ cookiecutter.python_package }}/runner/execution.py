@@ -168,7 +168,10 @@ def _execute(  # noqa: PLR0913
             result["__error__"] = exc
         finally:
             watchdog.set_current(None)
+            if running.abandoned.is_set():  # timed out: its run has moved on
+                running.discard_outputs()
 
+    running.discard_outputs = lambda: remove_save_versions(catalog.get, node.outputs)
     watchdog.track(running)
     try:
         if timeout is None:

@@ -14,6 +14,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,9 @@ class RunningNode:
     thread: threading.Thread | None = None
     abandoned: threading.Event = field(default_factory=threading.Event)
     stopped_since: float | None = None
+    # Removes what the node wrote under its run's save version: a node stopped in
+    # the middle of a save must not leave a partial file as the latest version.
+    discard_outputs: Callable[[], Any] = lambda: None
 
 
 _lock = threading.Lock()
@@ -137,6 +142,8 @@ def _watch() -> None:
 
 def _restart_worker(stuck: RunningNode) -> None:
     worker = stuck.worker
+    with suppress(Exception):
+        stuck.discard_outputs()
     logger.error(
         "Node '%s' is still running %d s after its run stopped; restarting this "
         "worker process to free its thread (Dask re-runs the other tasks it held).",
@@ -149,4 +156,6 @@ def _restart_worker(stuck: RunningNode) -> None:
     asyncio.run_coroutine_threadsafe(closing, worker.loop.asyncio_loop)
     # A nanny starts a fresh worker when this process ends; end it if closing hangs.
     time.sleep(RESTART_DEADLINE_SECONDS)
+    with suppress(Exception):  # the thread may have written more meanwhile
+        stuck.discard_outputs()
     os._exit(1)
