@@ -1,5 +1,7 @@
 """The plan: a DAG of `kedro run --nodes=...` tasks, for each way of grouping."""
 
+import re
+
 import pytest
 
 from {{ cookiecutter.python_package }}.deploy.plan import (
@@ -71,3 +73,12 @@ def test_groups_that_would_wait_on_each_other_are_merged(orbit):
 def test_an_unknown_grouping_is_refused(orbit):
     with pytest.raises(DeployError, match="group_by must be one of"):
         build_plan(orbit, "tags")
+
+
+def test_the_task_count_docs_deploy_md_gives_is_the_plans(project_path):
+    """docs/deploy.md says how many tasks the example becomes with conf/base alone."""
+    text = " ".join((project_path / "docs" / "deploy.md").read_text().split())
+    claimed = re.search(r"it becomes (\d+) tasks", text)
+    assert claimed, "docs/deploy.md no longer gives the example's task count"
+    plan = build_plan(load_project(project_path=project_path), "memory")
+    assert len(plan.tasks) == int(claimed[1])
