@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
+from urllib.parse import urlsplit
 
 from distributed import Client
 from distributed.security import Security
@@ -166,12 +167,17 @@ def _start_cluster(settings: DaskSettings, security: Security | None) -> Any:
 def _log_connection(client: Client) -> None:
     info = client.scheduler_info()
     workers = info.get("workers", {})
+    address = info.get("address", client.scheduler.address)
+    # The dashboard as the scheduler names it: from inside a container or another
+    # network its host means nothing here, so it is shown only when it is ours too.
+    link = client.dashboard_link
+    same_host = urlsplit(link).hostname == urlsplit(client.scheduler.address).hostname
     logger.info(
-        "Connected to Dask scheduler %s (%d workers, %d threads); dashboard: %s",
-        info.get("address", client.scheduler.address),
+        "Connected to Dask scheduler %s (%d workers, %d threads)%s",
+        address,
         len(workers),
         sum(worker.get("nthreads", 0) for worker in workers.values()),
-        client.dashboard_link,
+        f"; dashboard: {link}" if same_host else "",
     )
 
 
