@@ -276,6 +276,8 @@ def test_compose_cluster_without_shared_disk_matches_plain_run(
             f"dask_client.address={address[1]}", f"storage=s3://{host_prefix}",
         )  # fmt: skip
         assert host.returncode == 0, (host.stdout + host.stderr)[-3000:]
+        # The scheduler's own dashboard address is the container's: not shown here.
+        assert "dashboard:" not in host.stdout + host.stderr
 
         prefixes = (f"kedro/{built.image}", host_prefix)  # make run-dask's, this machine's
         paths = [f"{prefix}/{item}" for prefix in prefixes for item in OUTPUTS]
