@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tarfile
+import venv
 from pathlib import Path
 
 import pandas as pd
@@ -218,3 +219,20 @@ def test_kedro_package_ships_no_credentials(installed_project, tmp_path):
     assert b"planted-secret" not in contents, names
     assert "Left out of conf-rocket_science.tar.gz: conf/dask/credentials.yml" in result.stdout
     assert list((copy / "dist").glob("rocket_science-*.whl"))
+
+
+@pytest.mark.parametrize(
+    "locks",
+    [("requirements.txt", "requirements-dev.txt"), ("requirements-prefect.txt",)],
+    ids=["main-and-dev", "prefect"],
+)
+def test_locks_install_with_debian_12s_pip(installed_project, tmp_path, locks):
+    """Debian 12's python3-pip is 23.0.1 (Python 3.11's ensurepip gives 23.2.1, which
+    the other tiers use): hashed locks with extras install with it too."""
+    project, _ = installed_project
+    venv.EnvBuilder(with_pip=True).create(tmp_path / "venv")
+    python = tmp_path / "venv" / "bin" / "python"
+    run([python, "-m", "pip", "install", "--quiet", "pip==23.0.1"], timeout=300)
+    assert "pip 23.0.1" in run([python, "-m", "pip", "--version"]).stdout
+    requirements = [arg for lock in locks for arg in ("-r", project / lock)]
+    run([python, "-m", "pip", "install", "--quiet", *requirements], timeout=900)
