@@ -104,6 +104,8 @@ def test_dask_internals():
     )
     assert _dask.finished_condition.__code__.co_names[-1] == "thread_condition"
     assert "self._broker = Broker(" in inspect.getsource(Scheduler.__init__)
+    topics = Broker(10, None)._topics
+    assert topics["x"].subscribers == set() and hasattr(topics["x"], "events")
     assert "topic" in inspect.signature(Broker.truncate).parameters
 
 

@@ -42,9 +42,18 @@ def finished_condition(finished: as_completed) -> Condition:
     return finished.thread_condition
 
 
-def forget_client_events(dask_scheduler: Any, client_id: str, topic: str) -> None:
+def forget_client_events(
+    dask_scheduler: Any, client_id: str, topic: str, prefix: str
+) -> None:
     """On the scheduler: drop the per-client event topic it keeps for an hour after
     the client leaves (one event per task) and the run's log topic, so runs leave
-    no memory and no log record behind."""
-    dask_scheduler._broker.truncate(client_id)
-    dask_scheduler._broker.truncate(topic)
+    no memory and no log record behind; also the log topics (named ``prefix``...)
+    of runs whose client is gone (killed before it could drop them itself)."""
+    broker = dask_scheduler._broker
+    broker.truncate(client_id)
+    broker.truncate(topic)
+    for name, events in list(broker._topics.items()):
+        if name.startswith(prefix) and not events.subscribers & set(
+            dask_scheduler.clients
+        ):
+            broker.truncate(name)

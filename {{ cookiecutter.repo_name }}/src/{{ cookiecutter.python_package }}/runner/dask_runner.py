@@ -28,7 +28,7 @@ from .execution import (
 from .fingerprint import fingerprint
 from .graph import SubmittedPipeline, build_graph
 from .hooks import run_context
-from .logs import receive_task_logs, topic
+from .logs import TOPIC_PREFIX, receive_task_logs, topic
 from .preflight import preflight
 from .progress import CompletionReports, NodeProgress, PhaseTimer
 from .run_cache import LocalRun, register_local_run
@@ -160,6 +160,7 @@ class DaskRunner(AbstractRunner):
                         _dask.forget_client_events,
                         client_id=client.id,
                         topic=topic(spec.token),
+                        prefix=TOPIC_PREFIX,
                         callback_timeout=CLEANUP_TIMEOUT,
                     )
         timer.lap("teardown")
