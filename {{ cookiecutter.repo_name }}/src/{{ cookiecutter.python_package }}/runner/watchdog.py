@@ -91,8 +91,7 @@ def track(running: RunningNode) -> None:
 def untrack(running: RunningNode) -> None:
     """Forget the node unless its thread still runs (the watchdog keeps it)."""
     if running.thread is None or not running.thread.is_alive():
-        with _lock:
-            _running.pop(running.key, None)
+        forget(running)
 
 
 def running_nodes() -> list[str]:
@@ -114,30 +113,43 @@ def ensure_started() -> None:
 def _watch() -> None:
     while True:
         time.sleep(WATCH_INTERVAL_SECONDS)
-        now = time.monotonic()
-        run_cache.drop_idle(now)
-        stuck = None
-        with _lock:
-            for key, running in list(_running.items()):
-                if running.thread is not None and not running.thread.is_alive():
-                    del _running[key]
-                elif stopped_reason(running) is None:
-                    running.stopped_since = None
-                else:
-                    running.stopped_since = running.stopped_since or now
-                    if now - running.stopped_since > ABORT_GRACE_SECONDS:
-                        stuck = running
+        run_cache.drop_idle(time.monotonic())
+        stuck = _stuck_node(time.monotonic())
         if stuck is not None and stuck.in_client_process:
             # A cluster of threads inside `kedro run` itself: never end the user's
             # process; forget the node and keep watching.
             logger.error(
                 "Node '%s' is still running after its run stopped.", stuck.name
             )
-            with _lock:
-                _running.pop(stuck.key, None)
+            forget(stuck)
         elif stuck is not None:
             _restart_worker(stuck)
             return
+        # Nothing of a run stays referenced here between checks (its datasets
+        # hold credentials).
+        del stuck
+
+
+def _stuck_node(now: float) -> RunningNode | None:
+    """A node still running ABORT_GRACE_SECONDS after its run stopped, if any."""
+    stuck = None
+    with _lock:
+        for key, running in list(_running.items()):
+            if running.thread is not None and not running.thread.is_alive():
+                del _running[key]
+            elif stopped_reason(running) is None:
+                running.stopped_since = None
+            else:
+                running.stopped_since = running.stopped_since or now
+                if now - running.stopped_since > ABORT_GRACE_SECONDS:
+                    stuck = running
+    return stuck
+
+
+def forget(running: RunningNode) -> None:
+    with _lock:
+        _running.pop(running.key, None)
+    running.discard_outputs = lambda: None  # let go of the node's datasets
 
 
 def _restart_worker(stuck: RunningNode) -> None:
