@@ -117,6 +117,7 @@ EXPECTED_FILES = {
     "tests/runner/test_run_spec.py",
     "tests/runner/test_seams.py",
     "tests/runner/test_settings.py",
+    "tests/runner/test_watchdog.py",
     "tests/runner/test_worker_side.py",
     "tests/test_run.py",
 }
