@@ -3,6 +3,8 @@
 # project's folders over data/, logs/...: when they are not writable by the user this
 # image runs as (say kedro-docker ran as root, so the folders belong to root), stop at
 # once with the one command that fixes it, instead of failing deep inside a save.
+# Only `kedro run` writes there; `kedro docker cmd id` and the like just run.
+[ "${1:-}" = kedro ] && [ "${2:-}" = run ] || exec "$@"
 for folder in data logs; do
     if [ -d "$folder" ] && [ ! -w "$folder" ]; then
         echo "error: $PWD/$folder, mounted from your project, is not writable by uid $(id -u)," >&2

@@ -5,7 +5,9 @@ from types import SimpleNamespace
 
 from distributed.core import Status
 
-from {{ cookiecutter.python_package }}.runner import watchdog
+from {{ cookiecutter.python_package }}.runner import (
+    watchdog,
+)
 
 
 def worker(status=Status.running, state="executing"):

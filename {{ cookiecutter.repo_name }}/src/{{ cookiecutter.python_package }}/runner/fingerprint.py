@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,7 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 # The project's top-level package: the runner is part of it.
 PROJECT_PACKAGE = __name__.split(".")[0]
-# Where to start when the project is not installed as a distribution.
+# Where to start when the project has neither metadata nor a pyproject.toml.
 FALLBACK_ROOTS = ("kedro", "distributed")
 
 
@@ -74,13 +75,16 @@ def _code_hash(package: str) -> str:
 
 
 def _dependency_versions(package: str) -> dict[str, str | None]:
-    """Installed versions of the package's distribution and everything it
-    requires, with the extras it asks for; None for one that is missing."""
+    """Installed versions of everything the project requires (and they require,
+    with the extras asked for); None for one that is missing. The project's own
+    version is left out: its code is compared instead."""
     versions: dict[str, str | None] = {}
     seen: set[tuple[str, frozenset[str]]] = set()
-    todo = [(package, frozenset[str]())]
-    if _metadata(package) is None:
-        todo = [(root, frozenset()) for root in FALLBACK_ROOTS]
+    todo = [
+        w
+        for text in _project_requirements(package)
+        if (w := _requirement(text, frozenset()))
+    ]
     while todo:
         name, extras = todo.pop()
         key = _normalised(name)
@@ -94,6 +98,23 @@ def _dependency_versions(package: str) -> dict[str, str | None]:
             if wanted is not None:
                 todo.append(wanted)
     return versions
+
+
+def _project_requirements(package: str) -> list[str]:
+    """The project's requirements: from its installed metadata, or, when it runs
+    from its source folder without being installed, from its pyproject.toml."""
+    installed = _metadata(package)
+    if installed is not None:
+        return installed[1]
+    spec = importlib.util.find_spec(package)
+    locations = (spec.submodule_search_locations or []) if spec else []
+    for folder in map(Path, locations):
+        for parent in folder.parents:
+            pyproject = parent / "pyproject.toml"
+            if pyproject.is_file():
+                project = tomllib.loads(pyproject.read_text()).get("project", {})
+                return list(project.get("dependencies", []))
+    return list(FALLBACK_ROOTS)
 
 
 def _metadata(name: str) -> tuple[str, list[str]] | None:
