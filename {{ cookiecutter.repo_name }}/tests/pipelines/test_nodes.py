@@ -15,6 +15,7 @@ from {{ cookiecutter.python_package }}.pipelines.reporting.nodes import (
 )
 
 OPTIONS = {"n_rows": 400, "n_features": 3, "noise": 0.1, "seed": 1}
+NO_BOOTSTRAP = {"rounds": 0, "seed": 0}
 
 
 @pytest.fixture
@@ -42,8 +43,12 @@ def test_quadratic_model_beats_linear_on_curved_data(measurements):
     train_x, train_y, test_x, test_y = split_measurements(
         measurements, {"test_fraction": 0.25, "seed": 0}
     )
-    linear = fit_model(train_x, train_y, {"degree": 1, "ridge_alpha": 0.0})
-    quadratic = fit_model(train_x, train_y, {"degree": 2, "ridge_alpha": 0.0})
+    linear = fit_model(
+        train_x, train_y, {"degree": 1, "ridge_alpha": 0.0}, NO_BOOTSTRAP
+    )
+    quadratic = fit_model(
+        train_x, train_y, {"degree": 2, "ridge_alpha": 0.0}, NO_BOOTSTRAP
+    )
     linear_score = evaluate_model(linear, test_x, test_y)
     quadratic_score = evaluate_model(quadratic, test_x, test_y)
     assert quadratic_score["rmse"] < linear_score["rmse"]
@@ -61,3 +66,17 @@ def test_report_ranks_by_rmse():
         "r2": 0.8,
         "candidates": 2,
     }
+
+
+def test_bootstrap_tells_how_stable_each_weight_is(measurements):
+    train_x, train_y, _, _ = split_measurements(
+        measurements, {"test_fraction": 0.25, "seed": 0}
+    )
+    options = {"degree": 2, "ridge_alpha": 1.0}
+    model = fit_model(train_x, train_y, options, {"rounds": 30, "seed": 3})
+    assert model["bootstrap_rounds"] == 30
+    assert len(model["weight_std"]) == len(model["weights"])
+    assert all(spread > 0 for spread in model["weight_std"])
+    assert model == fit_model(
+        train_x, train_y, options, {"rounds": 30, "seed": 3}
+    )  # seeded

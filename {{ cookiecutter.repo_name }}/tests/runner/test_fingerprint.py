@@ -47,23 +47,11 @@ def test_differences_name_what_differs():
 def test_a_project_run_from_its_folder_compares_like_an_installed_one(monkeypatch):
     """A client may run the project from its source folder (not pip-installed)
     while workers run the installed image: the same requirements, from pyproject."""
-    installed = fingerprints._dependency_versions(
-        "{{ cookiecutter.python_package }}"
-    )
+    installed = fingerprints._dependency_versions("{{ cookiecutter.python_package }}")
     real = fingerprints._metadata
 
     def not_installed(name):
-        return (
-            None
-            if name
-            == "{{ cookiecutter.python_package }}"
-            else real(name)
-        )
+        return None if name == "{{ cookiecutter.python_package }}" else real(name)
 
     monkeypatch.setattr(fingerprints, "_metadata", not_installed)
-    assert (
-        fingerprints._dependency_versions(
-            "{{ cookiecutter.python_package }}"
-        )
-        == installed
-    )
+    assert fingerprints._dependency_versions("{{ cookiecutter.python_package }}") == installed

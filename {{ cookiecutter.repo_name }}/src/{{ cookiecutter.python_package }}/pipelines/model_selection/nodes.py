@@ -11,13 +11,37 @@ def _design_matrix(features: pd.DataFrame, degree: int) -> np.ndarray:
     return np.column_stack([np.ones(len(values)), *powers])
 
 
-def fit_model(features: pd.DataFrame, target: pd.Series, options: dict) -> dict:
-    """Solve ridge regression in closed form; the intercept is not penalised."""
-    design = _design_matrix(features, options["degree"])
-    penalty = options["ridge_alpha"] * np.eye(design.shape[1])
+def _solve(design: np.ndarray, target: np.ndarray, ridge_alpha: float) -> np.ndarray:
+    """Ridge regression in closed form; the intercept is not penalised."""
+    penalty = ridge_alpha * np.eye(design.shape[1])
     penalty[0, 0] = 0.0
-    weights = np.linalg.solve(design.T @ design + penalty, design.T @ target.to_numpy())
-    return {"degree": options["degree"], "weights": weights.tolist()}
+    return np.linalg.solve(design.T @ design + penalty, design.T @ target)
+
+
+def fit_model(
+    features: pd.DataFrame, target: pd.Series, options: dict, bootstrap: dict
+) -> dict:
+    """Fit the model, then refit it on ``bootstrap["rounds"]`` resamples of the
+    training rows to tell how stable each weight is (its standard deviation across
+    the refits): the pipeline's heavy part, which candidates run side by side."""
+    design = _design_matrix(features, options["degree"])
+    values = target.to_numpy()
+    weights = _solve(design, values, options["ridge_alpha"])
+    rng = np.random.default_rng(bootstrap["seed"])
+    refits = [
+        _solve(design[rows], values[rows], options["ridge_alpha"])
+        for rows in (
+            rng.integers(0, len(values), len(values))
+            for _ in range(bootstrap["rounds"])
+        )
+    ]
+    spread = np.std(refits, axis=0) if refits else np.zeros_like(weights)
+    return {
+        "degree": options["degree"],
+        "weights": weights.tolist(),
+        "weight_std": spread.tolist(),
+        "bootstrap_rounds": bootstrap["rounds"],
+    }
 
 
 def evaluate_model(

@@ -13,7 +13,12 @@ def _candidate_template() -> Pipeline:
         [
             Node(
                 fit_model,
-                inputs=["train_features", "train_target", "params:model_options"],
+                inputs=[
+                    "train_features",
+                    "train_target",
+                    "params:model_options",
+                    "params:bootstrap",
+                ],
                 outputs="model",
                 name="fit_model",
             ),
@@ -34,6 +39,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             _candidate_template(),
             namespace=candidate,
             inputs=shared_inputs,
+            parameters={"params:bootstrap"},  # one setting for every candidate
             outputs={"metrics": f"{candidate}_metrics"},
             tags=["model_selection"],
         )
