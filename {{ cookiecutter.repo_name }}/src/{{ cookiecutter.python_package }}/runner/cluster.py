@@ -168,16 +168,16 @@ def _log_connection(client: Client) -> None:
     info = client.scheduler_info()
     workers = info.get("workers", {})
     address = info.get("address", client.scheduler.address)
-    # The dashboard as the scheduler names it: from inside a container or another
-    # network its host means nothing here, so it is shown only when it is ours too.
+    # Behind a port mapping or NAT (a container's scheduler) the scheduler's own
+    # address is not the one reached here, and neither is its dashboard's port.
     link = client.dashboard_link
-    same_host = urlsplit(link).hostname == urlsplit(client.scheduler.address).hostname
+    direct = urlsplit(address).netloc == urlsplit(client.scheduler.address).netloc
     logger.info(
         "Connected to Dask scheduler %s (%d workers, %d threads)%s",
         address,
         len(workers),
         sum(worker.get("nthreads", 0) for worker in workers.values()),
-        f"; dashboard: {link}" if same_host else "",
+        f"; dashboard: {link}" if direct else "",
     )
 
 
