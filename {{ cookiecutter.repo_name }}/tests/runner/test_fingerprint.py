@@ -47,11 +47,10 @@ def test_differences_name_what_differs():
 def test_a_project_run_from_its_folder_compares_like_an_installed_one(monkeypatch):
     """A client may run the project from its source folder (not pip-installed)
     while workers run the installed image: the same requirements, from pyproject."""
-    installed = fingerprints._dependency_versions("{{ cookiecutter.python_package }}")
+    package = fingerprints.PROJECT_PACKAGE
+    installed = fingerprints._dependency_versions(package)
     real = fingerprints._metadata
-
-    def not_installed(name):
-        return None if name == "{{ cookiecutter.python_package }}" else real(name)
-
-    monkeypatch.setattr(fingerprints, "_metadata", not_installed)
-    assert fingerprints._dependency_versions("{{ cookiecutter.python_package }}") == installed
+    monkeypatch.setattr(
+        fingerprints, "_metadata", lambda n: None if n == package else real(n)
+    )
+    assert fingerprints._dependency_versions(package) == installed
