@@ -223,7 +223,9 @@ def test_pipeline_on_compose_cluster_matches_plain_run(
         assert refused.returncode != 0 and "'measurements'" in output, output[-3000:]
         assert "storage=s3://" in output and "Running node" not in output
 
-        built.make("run-dask", timeout=600)
+        ran = built.make("run-dask", timeout=600)
+        # Telemetry stays off in every container unless the user opts in.
+        assert "sending anonymous usage data" not in ran.stdout + ran.stderr
 
         # Read the shared volume through the same compose service the run used.
         out = tmp_path / "dask-run"

@@ -91,6 +91,14 @@ def test_new_rejects_bad_names_and_leaves_nothing(starter_repo, tmp_path, args, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_new_into_an_existing_folder_says_so_in_a_few_lines(starter_repo, tmp_path):
+    (tmp_path / "rocket-science").mkdir()
+    result = kedro_new(starter_repo, tmp_path, "--name", "Rocket Science")
+    assert result.returncode != 0
+    assert '"' + str(tmp_path / "rocket-science") + '" directory already exists' in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
 def test_installed_project_runs_and_passes_its_tests(installed_project, tmp_path):
     project, python = installed_project
     run([kedro_in(python), "run"], cwd=project, timeout=300)
