@@ -56,6 +56,11 @@ def main() -> None:
     lines = [
         "# The example pipeline at the suggested sizes",
         "",
+        "Where Dask is not faster here, the table says so: on 2 cores a local cluster",
+        "has no core to spare (numpy's BLAS already uses both in a sequential run), and",
+        "its start-up, a few seconds, comes on top. The three candidates run side by",
+        "side only as far as there are workers and cores for them.",
+        "",
         f"`python -m benchmarks.example_size`, {args.reps} runs of each command in turn, on "
         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}); "
         "whole commands, the local Dask cluster's start-up included; bootstrap rounds as "
