@@ -34,7 +34,7 @@ demo: $(TOOLS)/.ready
 	@echo "Next, try:"
 	@echo "  cd $(DEMO_PROJECT) && source .venv/bin/activate"
 	@echo "  kedro run --env dask --params data_generation.n_rows=200000   # a bigger run on Dask (timings:"
-	@echo "                                        # benchmarks/example/results.md; on 2 cores it is not faster)"
+	@echo "                                        # benchmarks/example/results.md: on 2 cores, not faster)"
 	@echo "  make build-image && make cluster-up && make run-dask           # the same in containers"
 
 test: $(TOOLS)/.ready

@@ -56,10 +56,9 @@ def main() -> None:
     lines = [
         "# The example pipeline at the suggested sizes",
         "",
-        "Where Dask is not faster here, the table says so: on 2 cores a local cluster",
-        "has no core to spare (numpy's BLAS already uses both in a sequential run), and",
-        "its start-up, a few seconds, comes on top. The three candidates run side by",
-        "side only as far as there are workers and cores for them.",
+        "Where Dask is not faster, the table says so. A local cluster's start-up, a few",
+        "seconds, comes on top of the run; the three candidates run side by side only",
+        "as far as there are workers and cores for them (2 workers on 2 cores here).",
         "",
         f"`python -m benchmarks.example_size`, {args.reps} runs of each command in turn, on "
         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}); "
