@@ -4,7 +4,8 @@ Started by run.py (see ``serve``); each measurement writes a JSON object to its
 request's "result" path. The timed part is what a user
 waits for after the project is loaded: making the runner (connecting to the running
 cluster, for the Dask runners), running the pipeline, getting its outputs and
-closing what the runner opened. Cluster start-up is not in it.
+closing what the runner opened. Cluster start-up is not in it. The warm_overhead
+scenarios time the runner's ``run`` alone (warm.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import distributed  # noqa: F401  (imported before the forks, not in them)
 import docs_runner  # noqa: F401
 import scenarios
+import warm
 from kedro.framework.hooks.manager import _create_hook_manager, _register_hooks
 from kedro.framework.project import configure_project, settings
 from kedro.io import DataCatalog, MemoryDataset, SharedMemoryDataCatalog
@@ -134,6 +136,8 @@ def _fetched_bytes(dask_worker: Any) -> int:
 def measure(request: dict[str, Any]) -> dict[str, Any]:
     """Times ``request["runner"]`` once on ``request["scenario"]``."""
     args = argparse.Namespace(**request)
+    if args.scenario in scenarios.WARM_SCENARIOS:
+        return warm.measure(args)  # the runner alone, on the warm cluster
     sizes = scenarios.Sizes(**args.sizes)
     scenario = scenarios.build(args.scenario, args.workers, args.rate, sizes)
     probe = None

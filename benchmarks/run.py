@@ -6,7 +6,9 @@
 
 (from the starter's root folder). The modules: cluster.py (the Dask processes, with
 the tests' launcher), measurer.py and measure.py (a fresh process per measurement),
-scenarios.py (the pipelines), report.py (figures, goals, Markdown).
+scenarios.py (the pipelines), warm.py (the runner alone on a warm cluster: the
+warm_overhead scenarios), fingerprint_cost.py (the client's fingerprint with few and
+many installed distributions), report.py (figures, goals, Markdown).
 
 It bakes a project from this starter (for its DaskRunner), starts one Dask cluster on
 127.0.0.1 (a scheduler and --workers single-threaded worker processes) for all the
@@ -18,11 +20,14 @@ machine spreads over all runners alike.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing
 import os
+import re
 import shlex
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -31,19 +36,26 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from benchmarks import scenarios
+from benchmarks import fingerprint_cost, scenarios
 from benchmarks.cluster import BenchCluster
 from benchmarks.measurer import Measurer
 from benchmarks.report import all_entries, goals, machine, markdown, summarise
 from tests.support import QUIET_ENV, bake
+from tests.support import run as run_command
 
 HERE = Path(__file__).resolve().parent
 
 PROJECT_NAME, PACKAGE = "Runner Bench", "runner_bench"
 RUNNERS = ("sequential", "thread", "parallel", "dask_docs", "dask", "dask_raw")
-DASK_RUNNERS = ("dask_docs", "dask", "dask_raw", "dask_raw_batch")
+DASK_RUNNERS = ("dask_docs", "dask", "dask_memory", "dask_raw", "dask_raw_batch")
 SCALING_RUNNERS = ("sequential", "dask", "dask_raw", "dask_raw_batch")
 MEMORY_RUNS = 30  # runs of our runner between the two scheduler memory readings
+ALL_SCENARIOS = (*scenarios.SCENARIOS, "scaling", *scenarios.WARM_SCENARIOS, "fingerprint")
+FINGERPRINT_CASES = ("few", "many")  # installed distributions: the lock's, then many more
+FINGERPRINT_PROBES = 3  # fresh processes per measurement of the fingerprint
+# What the example pipeline's catalog needs in this (the tests') environment, from the
+# baked project's lock: installed into the work folder for the benchmark's processes.
+EXAMPLE_PACKAGES = ("kedro-datasets", "lazy-loader")
 
 
 def main() -> None:
@@ -54,8 +66,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="default benchmarks/results.json (full mode)")
     parser.add_argument("--markdown", type=Path, help="default benchmarks/results.md (full mode)")
     parser.add_argument("--timeout", type=float, help="seconds for one measurement")
-    parser.add_argument("--scenarios", nargs="+", choices=(*scenarios.SCENARIOS, "scaling"))
-    parser.add_argument("--runners", nargs="+", choices=(*RUNNERS, "dask_raw_batch"))
+    parser.add_argument("--scenarios", nargs="+", choices=ALL_SCENARIOS)
+    parser.add_argument("--runners", nargs="+", choices=(*RUNNERS, "dask_raw_batch", "dask_memory"))
     parser.add_argument(
         "--kedro-logs",
         action="store_true",
@@ -107,6 +119,21 @@ def main() -> None:
         if not args.kedro_logs:
             env["KEDRO_LOGGING_CONFIG"] = str(HERE / "quiet_logging.yml")
         env.pop("VIRTUAL_ENV", None)
+        wanted = args.scenarios or ALL_SCENARIOS
+        example_packages = []
+        if "warm_overhead" in wanted:
+            try:
+                example_packages = install_missing(project, work / "site-extra", EXAMPLE_PACKAGES)
+            except (AssertionError, RuntimeError) as exc:  # its runs fail and say why
+                print(f"Could not install the example's packages: {exc}", flush=True)
+            env["PYTHONPATH"] += os.pathsep + str(work / "site-extra")
+        venvs: dict[str, Any] = {}
+        if "fingerprint" in wanted:
+            print("Making the fingerprint's two environments ...", flush=True)
+            try:
+                venvs = fingerprint_cost.prepare(project, work, PACKAGE)
+            except Exception as exc:  # reported as the fingerprint's failed runs
+                venvs = {"error": f"setting up the environments: {exc}"[:400]}
         report: dict[str, Any] = {
             "command": command,
             "machine": machine(),
@@ -115,6 +142,14 @@ def main() -> None:
             "sizes": asdict(sizes),
             "kedro_logging": "default (INFO)" if args.kedro_logs else "warnings only",
         }
+        if example_packages:
+            report["example_packages"] = example_packages
+        if "distributions" in venvs:
+            report["fingerprint_environments"] = {
+                "distributions": venvs["distributions"],
+                "setup_s": venvs["setup_s"],
+                "probes_per_run": FINGERPRINT_PROBES,
+            }
         cluster = BenchCluster(args.workers, work, env, PACKAGE)
         measurer = Measurer(work, env, timeout, PACKAGE)
         rate = scenarios.spin_rate()
@@ -122,7 +157,7 @@ def main() -> None:
         ceiling = [cpu_parallelism(args.workers, rate)]
         try:
             report["cluster"] = cluster.start()
-            raw = run_all(args, reps, sizes, rate, cluster, measurer)
+            raw = run_all(args, reps, sizes, rate, cluster, measurer, venvs)
             if "scaling" in (args.scenarios or ["scaling"]):
                 report["scheduler_memory"] = scheduler_memory(args, rate, cluster, measurer)
         finally:
@@ -155,7 +190,7 @@ def scaling_nodes(args: argparse.Namespace) -> tuple[int, ...]:
 
 def measurements(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """One repetition: (table, scenario, runner) for everything this run measures."""
-    wanted = args.scenarios or (*scenarios.SCENARIOS, "scaling")
+    wanted = args.scenarios or ALL_SCENARIOS
     plan = [
         (scenario, scenario, runner)
         for scenario in scenarios.SCENARIOS
@@ -170,15 +205,40 @@ def measurements(args: argparse.Namespace) -> list[tuple[str, str, str]]:
             for runner in args.runners or SCALING_RUNNERS
             if runner in SCALING_RUNNERS
         ]
+    plan += [
+        (scenario, scenario, runner)
+        for scenario in scenarios.WARM_SCENARIOS
+        if scenario in wanted
+        for runner in scenarios.WARM_RUNNERS[scenario]
+        if runner in (args.runners or scenarios.WARM_RUNNERS[scenario])
+    ]
+    if "fingerprint" in wanted:  # no runner: the client's own check
+        plan += [("fingerprint", "fingerprint", case) for case in FINGERPRINT_CASES]
     return plan
 
 
-def run_all(args, reps, sizes, rate, cluster, measurer) -> dict:
-    """Every measurement, ``reps`` times, interleaved: raw[table][scenario][runner]."""
+def run_all(args, reps, sizes, rate, cluster, measurer, venvs) -> dict:  # noqa: PLR0913
+    """Every measurement, ``reps`` times, interleaved: raw[table][scenario][runner].
+    Before its first measurement on a cluster, each warm scenario's runner runs once,
+    unmeasured, so that the cluster has run that pipeline."""
     raw: dict[str, dict[str, dict[str, list[dict]]]] = {}
+    warmed: set[tuple[int, str, str]] = set()
     for rep in range(reps):
         for table, scenario, runner in measurements(args):
-            result = measure_once(args, sizes, rate, cluster, measurer, scenario, runner, rep)
+            if table == "fingerprint":
+                result = fingerprint_once(venvs, runner, args.timeout or 120)
+            else:
+                if scenario in scenarios.WARM_SCENARIOS and (
+                    (cluster.restarts, scenario, runner) not in warmed
+                ):
+                    warmed.add((cluster.restarts, scenario, runner))
+                    label = f"warm-up-{cluster.restarts}"
+                    first = measure_once(
+                        args, sizes, rate, cluster, measurer, scenario, runner, label
+                    )
+                    shown = f"{first['seconds']:.3f} s" if "seconds" in first else first["error"]
+                    print(f"warm-up  {scenario:12} {runner:14} {shown} (not counted)", flush=True)
+                result = measure_once(args, sizes, rate, cluster, measurer, scenario, runner, rep)
             raw.setdefault(table, {}).setdefault(scenario, {}).setdefault(runner, []).append(result)
             shown = f"{result['seconds']:.3f} s" if "seconds" in result else result["error"]
             print(f"rep {rep + 1}/{reps} {scenario:12} {runner:14} {shown}", flush=True)
@@ -200,6 +260,47 @@ def measure_once(args, sizes, rate, cluster, measurer, scenario, runner, label) 
     if "error" in result and runner in DASK_RUNNERS:
         cluster.restart()  # a failed run may leave the cluster in any state
     return result
+
+
+def fingerprint_once(venvs: dict[str, Any], case: str, timeout: float) -> dict[str, Any]:
+    """The client's fingerprint in the ``case`` environment: the median of
+    FINGERPRINT_PROBES fresh processes (one call of some 20 ms each is noisy)."""
+    if "python" not in venvs:
+        return {"error": venvs.get("error", "the environments were not made")}
+    probes = []
+    for _ in range(FINGERPRINT_PROBES):
+        probe = fingerprint_cost.probe(venvs["python"][case], PACKAGE, timeout)
+        if "error" in probe:
+            return probe
+        probes.append(probe)
+    return {
+        **probes[0],
+        "seconds": statistics.median(p["seconds"] for p in probes),
+        "cpu_s": statistics.median(p["cpu_s"] for p in probes),
+        "probes_s": [p["seconds"] for p in probes],
+    }
+
+
+def install_missing(project: Path, target: Path, names: tuple[str, ...]) -> list[str]:
+    """Those of ``names`` that this Python cannot import, at the versions of the
+    project's lock, into ``target`` (without dependencies: the others are here)."""
+    lock = (project / fingerprint_cost.LOCK).read_text()
+    wanted = []
+    for name in names:
+        if importlib.util.find_spec(name.replace("-", "_")) is not None:
+            continue
+        pin = re.search(rf"^{re.escape(name)}(\[[^\]]*\])?==([^\s;\\]+)", lock, re.MULTILINE)
+        if pin is None:
+            raise RuntimeError(f"{name} is not pinned in {project / fingerprint_cost.LOCK}")
+        wanted.append(f"{name}=={pin[2]}")
+    if wanted:
+        print(f"Installing {', '.join(wanted)} for the example pipeline ...", flush=True)
+        run_command(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
+             "--target", target, *wanted],
+            timeout=600,
+        )  # fmt: skip
+    return wanted
 
 
 def scheduler_memory(args, rate, cluster, measurer) -> dict[str, Any]:

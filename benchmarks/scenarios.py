@@ -25,6 +25,15 @@ SCALING_SHAPES = ("chain", "wide", "layered")
 SCALING_NODES = (100, 1000, 5000)
 QUICK_SCALING_NODES = (100, 1000)
 LAYERS = 10  # a layered graph's depth; its width is nodes / LAYERS
+# What a runner itself costs on a cluster that is already running and has already run
+# the same pipeline once: the generated project's example pipeline (warm_overhead) and
+# a chain of tiny nodes (warm_overhead_chain); benchmarks/warm.py measures them.
+WARM_SCENARIOS = ("warm_overhead", "warm_overhead_chain")
+WARM_RUNNERS = {
+    "warm_overhead": ("dask", "dask_memory", "dask_raw_batch"),
+    "warm_overhead_chain": ("dask", "dask_raw_batch"),
+}
+WARM_CHAIN = "chain-10"
 CONSUMER_SECONDS = 0.2  # CPU time of one `data` consumer, so consumers spread out
 
 
@@ -33,6 +42,7 @@ class Sizes:
     wide_seconds: float = 0.5  # CPU time of one `wide` node
     chain_length: int = 200
     data_bytes: int = 100_000_000  # the `data` DataFrame: 4 float64 columns
+    example_rows: int = 2000  # warm_overhead: data_generation.n_rows of the example
 
 
 FULL = Sizes()
@@ -234,21 +244,33 @@ def run_futures(client: Any, scenario: Scenario, token: str, batch: bool = False
             )
             for step in scenario.steps
         }
-        marks = {"submit_start": time.perf_counter()}
-        wanted = client.get(graph, [keys[name] for name in outputs], sync=False)
-    else:
-        marks = {"submit_start": time.perf_counter()}
-        values: dict[str, Any] = dict(scenario.inputs)
-        for step in scenario.steps:
-            values[step.output] = client.submit(
-                step.func,
-                *(values[name] for name in step.inputs),
-                key=f"{step.name}-{token}",
-                pure=False,
-            )
-        wanted = [values[name] for name in outputs]
-        del values  # as the Kedro runners do, let Dask free intermediate data when used
+        results, marks = run_graph(client, graph, [keys[name] for name in outputs])
+        return dict(zip(outputs, results, strict=True)), marks
+    marks = {"submit_start": time.perf_counter()}
+    values: dict[str, Any] = dict(scenario.inputs)
+    for step in scenario.steps:
+        values[step.output] = client.submit(
+            step.func,
+            *(values[name] for name in step.inputs),
+            key=f"{step.name}-{token}",
+            pure=False,
+        )
+    wanted = [values[name] for name in outputs]
+    del values  # as the Kedro runners do, let Dask free intermediate data when used
     marks["execute_start"] = time.perf_counter()
     wait(wanted)
     marks["execute_end"] = time.perf_counter()
     return dict(zip(outputs, client.gather(wanted), strict=True)), marks
+
+
+def run_graph(client: Any, graph: dict, keys: list[str]) -> tuple[list, dict[str, float]]:
+    """A whole graph in one ``client.get`` call: the values of ``keys``, and when
+    (``time.perf_counter``) submission began, execution began and ended."""
+    from distributed import wait
+
+    marks = {"submit_start": time.perf_counter()}
+    wanted = client.get(graph, keys, sync=False)
+    marks["execute_start"] = time.perf_counter()
+    wait(wanted)
+    marks["execute_end"] = time.perf_counter()
+    return client.gather(wanted), marks
