@@ -162,6 +162,14 @@ class DaskProcesses:
         if time.monotonic() > deadline:
             raise DaskStartError(f"dask process not ready in {START_TIMEOUT} s:\n{text[-3000:]}")
 
+    def registrations(self) -> int:
+        """How many times workers registered with the scheduler (a worker that its
+        nanny restarts registers again, in the same log)."""
+        return sum(
+            path.read_text().count("Registered to:")
+            for path in self._workdir.glob("worker-*.log")
+        )
+
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name} ---\n{path.read_text()[-4000:]}"

@@ -28,9 +28,10 @@ def cluster_factory(tmp_path_factory):
         tls: dict | None = None,
         nanny: bool = False,
         scheduler_python: Path | None = None,
+        env: dict[str, str] | None = None,
     ):
         cluster = DaskProcesses(
-            python, cwd, tmp_path_factory.mktemp("dask"), tls, nanny, scheduler_python
+            python, cwd, tmp_path_factory.mktemp("dask"), tls, nanny, scheduler_python, env
         )
         started.append(cluster)
         cluster.start_scheduler()

@@ -21,7 +21,7 @@ from tests.dask.helpers import (
     start_lab_run,
     wait_for_json,
 )
-from tests.support import copy_project, run
+from tests.support import command_env, copy_project, run
 
 SECRET = "PLANTED-SECRET-4c1e9a"  # lab/credentials_lab.yml
 assert SECRET in (LAB_FILES / "credentials_lab.yml").read_text()
@@ -159,6 +159,49 @@ def test_node_past_its_time_limit_fails_the_run_and_frees_its_worker(lab, shared
     assert_full_width(lab, shared)
     assert time.monotonic() - failed < 60
     assert not (lab_data(project) / "out" / "forever_out.json").exists()
+
+
+def test_a_time_out_restarts_its_worker_at_once_and_fails_no_other_run(lab, cluster_factory):
+    """Another run's node on the worker that a time-out restarts moves to the fresh
+    worker without counting as a failure: with Dask's allowed-failures at 0, a worker
+    that merely died would fail it with KilledWorker. The worker is back within a
+    few seconds of the time-out, not after a grace period."""
+    project, python = lab
+    cluster = cluster_factory(
+        python,
+        project,
+        workers=[["--nthreads", "2"]],
+        nanny=True,
+        env=command_env(DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0"),
+    )
+    other = start_lab_run(
+        lab, cluster, "--pipelines", "abortable", "--params", "lab_abort_seconds=15"
+    )
+    try:
+        first = wait_for_json(lab_data(project) / "abortable-started.json", other)
+        (lab_data(project) / "abortable-started.json").unlink()
+        result = lab_run(
+            lab,
+            cluster,
+            "--pipelines", "forever",
+            "--params", "dask_client.tag_options.capped.timeout=2",
+            check=False,
+        )  # fmt: skip
+        reported = time.monotonic()
+        log = result.stdout + result.stderr
+        assert result.returncode != 0 and "Its Dask worker tcp://" in log, log[-3000:]
+        deadline = reported + 6
+        while cluster.registrations() < 2:
+            assert time.monotonic() < deadline, "the worker was not back within 6 s"
+            time.sleep(0.1)
+        output, _ = other.communicate(timeout=120)
+    finally:
+        if other.poll() is None:
+            other.kill()
+    assert other.returncode == 0, output[-4000:]
+    assert "KilledWorker" not in output
+    rerun = json.loads((lab_data(project) / "abortable-started.json").read_text())
+    assert rerun["pid"] != first["pid"] and not psutil.pid_exists(first["pid"])
 
 
 def test_node_timeout_applies_to_every_node(lab, shared):

@@ -25,12 +25,43 @@ def test_a_node_whose_run_stopped_is_stuck_only_after_the_grace_period():
     running = watchdog.RunningNode("n", "key", worker(state="released"))
     watchdog._running["key"] = running  # as track() does, without starting the thread
     try:
-        assert watchdog._stuck_node(time.monotonic()) is None  # it just stopped
+        assert watchdog._stuck_node(time.monotonic()) == (None, False)  # just stopped
         later = time.monotonic() + watchdog.ABORT_GRACE_SECONDS + 1
-        assert watchdog._stuck_node(later) is running
+        assert watchdog._stuck_node(later) == (running, False)
     finally:
         watchdog.forget(running)
     assert watchdog.running_nodes() == []
+
+
+def test_a_node_past_its_time_limit_is_stuck_once_its_task_has_reported_it():
+    """No grace period: its worker restarts as soon as the scheduler knows of the
+    time-out (retiring earlier would hand the node to another worker)."""
+    on_worker = worker(state="executing")
+    running = watchdog.RunningNode("n", "key", on_worker)
+    watchdog._running["key"] = running
+    try:
+        watchdog.abandon(running)
+        assert watchdog._stuck_node(time.monotonic()) == (None, True)  # reporting
+        on_worker.state.tasks["key"].state = "error"
+        assert watchdog._stuck_node(time.monotonic()) == (running, False)
+    finally:
+        watchdog.forget(running)
+
+
+def test_a_timed_out_node_in_the_client_process_keeps_the_grace_period():
+    """Threads of `kedro run` itself are never restarted: the node is only forgotten
+    after the grace period, so its thread can still remove what it saved."""
+    running = watchdog.RunningNode(
+        "n", "key", worker(state="error"), in_client_process=True
+    )
+    watchdog._running["key"] = running
+    try:
+        watchdog.abandon(running)
+        assert watchdog._stuck_node(time.monotonic()) == (None, False)
+        later = time.monotonic() + watchdog.ABORT_GRACE_SECONDS + 1
+        assert watchdog._stuck_node(later) == (running, False)
+    finally:
+        watchdog.forget(running)
 
 
 def test_forgetting_a_node_lets_go_of_its_datasets():

@@ -188,11 +188,12 @@ def _execute(  # noqa: PLR0913
             running.thread.start()
             running.thread.join(timeout)
             if running.thread.is_alive():
-                running.abandoned.set()
+                watchdog.abandon(running)
                 raise NodeTimeoutError(
                     f"Node '{node.name}' ran longer than its limit of {timeout:g} s "
                     "(dask_client.node_timeout or tag_options.<tag>.timeout) and was "
-                    "stopped; nothing it saves from now on is written."
+                    "stopped; nothing it saves from now on is written. Its Dask "
+                    f"worker {running.worker.address} restarts to free its thread."
                 )
     finally:
         watchdog.untrack(running)

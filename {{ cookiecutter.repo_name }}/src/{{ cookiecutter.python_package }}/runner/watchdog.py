@@ -2,9 +2,12 @@
 to do when it does not.
 
 A node whose run has stopped (aborted, failed, timed out, client gone) may not save
-anything. Python cannot interrupt a running thread, so if such a node is still
-running after a grace period, the worker process restarts (its nanny starts a fresh
-one; Dask re-runs the other tasks it held). One thread per process watches.
+anything. Python cannot interrupt a running thread, so a node past its time limit at
+once, or a node of a stopped run still running after a grace period, restarts the
+worker process: it first retires from the scheduler, so that Dask moves the results
+it holds and gives the tasks it was running (other runs' too) to other workers
+without counting them as failures; then its nanny starts a fresh process. One thread
+per process watches.
 """
 
 from __future__ import annotations
@@ -26,11 +29,16 @@ from .errors import RunStoppedError
 
 logger = logging.getLogger(__name__)
 
-# A node that keeps running this long after its run stopped restarts its worker.
+# A node that keeps running this long after its run stopped restarts its worker
+# (a node past its time limit does at once: nothing it does can count any more).
 ABORT_GRACE_SECONDS = 10
-# Then the worker process has this long to close before it is ended outright.
+# Then the worker process has this long to retire and close before it is ended.
 RESTART_DEADLINE_SECONDS = 15
 WATCH_INTERVAL_SECONDS = 1
+# How often to look while a timed-out node's error is on its way to the scheduler,
+# and how long that may take at most.
+REPORT_POLL_SECONDS = 0.05
+REPORT_WAIT_SECONDS = 2
 # Dask states in which a worker still runs its tasks (paused only takes no new ones).
 _WORKING = {Status.running, Status.paused}
 _LIVE_TASK_STATES = {"executing", "long-running"}
@@ -54,6 +62,7 @@ _lock = threading.Lock()
 _running: dict[Any, RunningNode] = {}  # task key -> the node it runs
 _current = threading.local()  # .running: the RunningNode this thread executes
 _watchdog: list[threading.Thread] = []  # at most one, started on first use
+_wake = threading.Event()  # a node passed its time limit: look now
 
 
 def stopped_reason(running: RunningNode) -> str | None:
@@ -76,6 +85,12 @@ def refuse_stopped_save(dataset: str) -> None:
         raise RunStoppedError(
             f"Not saving '{dataset}' of node '{running.name}': {reason}."
         )
+
+
+def abandon(running: RunningNode) -> None:
+    """The node ran past its time limit: its worker restarts now (see _watch)."""
+    running.abandoned.set()
+    _wake.set()
 
 
 def set_current(running: RunningNode | None) -> None:
@@ -111,10 +126,12 @@ def ensure_started() -> None:
 
 
 def _watch() -> None:
+    soon = False
     while True:
-        time.sleep(WATCH_INTERVAL_SECONDS)
+        _wake.wait(REPORT_POLL_SECONDS if soon else WATCH_INTERVAL_SECONDS)
+        _wake.clear()
         run_cache.drop_idle(time.monotonic())
-        stuck = _stuck_node(time.monotonic())
+        stuck, soon = _stuck_node(time.monotonic())
         if stuck is not None and stuck.in_client_process:
             # A cluster of threads inside `kedro run` itself: never end the user's
             # process; forget the node and keep watching.
@@ -130,20 +147,36 @@ def _watch() -> None:
         del stuck
 
 
-def _stuck_node(now: float) -> RunningNode | None:
-    """A node still running ABORT_GRACE_SECONDS after its run stopped, if any."""
-    stuck = None
+def _stuck_node(now: float) -> tuple[RunningNode | None, bool]:
+    """A node past its time limit, or still running ABORT_GRACE_SECONDS after its
+    run stopped, if any; and whether a timed-out node's task is still reporting."""
+    stuck, reporting = None, False
     with _lock:
         for key, running in list(_running.items()):
             if running.thread is not None and not running.thread.is_alive():
                 del _running[key]
+            elif running.abandoned.is_set() and not running.in_client_process:
+                # At once, but only once the worker has reported the time-out:
+                # retiring before would hand the node to another worker.
+                running.stopped_since = running.stopped_since or now
+                if _task_reported(running) or (
+                    now - running.stopped_since > REPORT_WAIT_SECONDS
+                ):
+                    stuck = running
+                else:
+                    reporting = True
             elif stopped_reason(running) is None:
                 running.stopped_since = None
             else:
                 running.stopped_since = running.stopped_since or now
                 if now - running.stopped_since > ABORT_GRACE_SECONDS:
                     stuck = running
-    return stuck
+    return stuck, reporting
+
+
+def _task_reported(running: RunningNode) -> bool:
+    task = running.worker.state.tasks.get(running.key)
+    return task is None or task.state not in _LIVE_TASK_STATES
 
 
 def forget(running: RunningNode) -> None:
@@ -157,17 +190,38 @@ def _restart_worker(stuck: RunningNode) -> None:
     with suppress(Exception):
         stuck.discard_outputs()
     logger.error(
-        "Node '%s' is still running %d s after its run stopped; restarting this "
-        "worker process to free its thread (Dask re-runs the other tasks it held).",
+        "Node '%s' is still running after %s; restarting Dask worker %s to free its "
+        "thread (its other tasks, of any run, move to other workers).",
         stuck.name,
-        ABORT_GRACE_SECONDS,
+        stopped_reason(stuck),
+        worker.address,
     )
-    closing = worker.close(
-        nanny=False, executor_wait=False, reason="kedro-node-outlived-its-run"
+    leaving = asyncio.run_coroutine_threadsafe(
+        _retire_and_close(worker), worker.loop.asyncio_loop
     )
-    asyncio.run_coroutine_threadsafe(closing, worker.loop.asyncio_loop)
     # A nanny starts a fresh worker when this process ends; end it if closing hangs.
-    time.sleep(RESTART_DEADLINE_SECONDS)
+    with suppress(Exception):
+        leaving.result(RESTART_DEADLINE_SECONDS)
     with suppress(Exception):  # the thread may have written more meanwhile
         stuck.discard_outputs()
     os._exit(1)
+
+
+async def _retire_and_close(worker: Any) -> None:
+    # The time-out left on the worker's batched stream: let it reach the scheduler.
+    await asyncio.sleep(0.2)
+    # Retired, the worker leaves as Dask expects: its other tasks are not counted
+    # as failures against their runs (allowed-failures, KilledWorker).
+    with suppress(Exception):
+        await asyncio.wait_for(
+            worker.scheduler.retire_workers(
+                workers=[worker.address],
+                close_workers=False,
+                remove=True,
+                stimulus_id=f"kedro-node-outlived-its-run-{time.time()}",
+            ),
+            RESTART_DEADLINE_SECONDS / 2,
+        )
+    await worker.close(
+        nanny=False, executor_wait=False, reason="kedro-node-outlived-its-run"
+    )
