@@ -166,8 +166,7 @@ class DaskProcesses:
         """How many times workers registered with the scheduler (a worker that its
         nanny restarts registers again, in the same log)."""
         return sum(
-            path.read_text().count("Registered to:")
-            for path in self._workdir.glob("worker-*.log")
+            path.read_text().count("Registered to:") for path in self._workdir.glob("worker-*.log")
         )
 
     def logs(self) -> str:
