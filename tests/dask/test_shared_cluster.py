@@ -204,6 +204,31 @@ def test_a_time_out_restarts_its_worker_at_once_and_fails_no_other_run(lab, clus
     assert rerun["pid"] != first["pid"] and not psutil.pid_exists(first["pid"])
 
 
+def test_a_frozen_worker_is_named_and_left_out(lab, shared):
+    """A worker stopped with SIGSTOP answers nothing: the run names it within twice
+    dask_client.timeout and runs its nodes on the other worker."""
+    frozen = psutil.Process(shared.workers[1].pid).children(recursive=True)
+    assert frozen, "the nanny has no worker process"
+    for process in frozen:
+        process.suspend()
+    try:
+        started = time.monotonic()
+        result = lab_run(lab, shared, "--pipelines", "wide", "--params", "dask_client.timeout=3")
+        took = time.monotonic() - started
+    finally:
+        for process in frozen:
+            process.resume()
+    log = result.stdout + result.stderr
+    assert "1 Dask workers did not answer within 3 s" in log, log[-3000:]
+    assert took < 60
+    project, _ = lab
+    out = lab_data(project) / "out"
+    pids = {json.loads((out / f"wide_{i}.json").read_text())["pid"] for i in range(2)}
+    assert pids.isdisjoint(p.pid for p in frozen)
+    wait_until_clean(lab, shared)
+    assert_full_width(lab, shared)
+
+
 def test_node_timeout_applies_to_every_node(lab, shared):
     result = lab_run(
         lab, shared, "--pipelines", "abortable", "--params", "dask_client.node_timeout=1",

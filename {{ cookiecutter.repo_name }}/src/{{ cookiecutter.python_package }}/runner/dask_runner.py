@@ -125,7 +125,7 @@ class DaskRunner(AbstractRunner):
             # Workers that are threads of this process use its catalog and hooks.
             register_local_run(spec.token, LocalRun(catalog, hook_manager, pipeline))  # type: ignore[arg-type]
             try:
-                preflight(client, spec, data, pipeline)
+                answered = preflight(client, spec, data, pipeline, run_settings.timeout)
                 timer.lap("preflight")
                 with receive_task_logs(client, spec.token, reports.nodes_completed):
                     graph = build_graph(
@@ -137,7 +137,7 @@ class DaskRunner(AbstractRunner):
                         fuse=run_settings.fuse,
                     )
                     timer.lap("prepare")
-                    submitted = graph.submit(client)
+                    submitted = graph.submit(client, answered)
                     timer.lap("submit")
                     self._wait_for_nodes(
                         connection,

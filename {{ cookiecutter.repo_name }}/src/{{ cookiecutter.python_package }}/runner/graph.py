@@ -39,13 +39,17 @@ class PipelineGraph:
     groups: dict[Key, list[Node]]  # each node task's nodes: one, or a fused chain
     free_outputs: dict[str, Key]  # in-memory outputs no node consumes: {name: data}
 
-    def submit(self, client: Client) -> SubmittedPipeline:
-        """Send the whole graph to the scheduler in one message."""
+    def submit(
+        self, client: Client, workers: list[str] | None = None
+    ) -> SubmittedPipeline:
+        """Send the whole graph to the scheduler in one message; with ``workers``,
+        only to them."""
         wanted = [
             *self.groups,
             *sorted(set(self.free_outputs.values()) - set(self.groups)),
         ]
-        futures = {f.key: f for f in client.get(self.graph, wanted, sync=False)}
+        sent = client.get(self.graph, wanted, sync=False, workers=workers)
+        futures = {f.key: f for f in sent}
         return SubmittedPipeline(
             {futures[key]: group for key, group in self.groups.items()},
             {name: futures[key] for name, key in self.free_outputs.items()},

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from distributed import Client
 from kedro.pipeline import Pipeline
@@ -24,14 +26,23 @@ from .fingerprint import fingerprint
 from .run_spec import PipelineData, RunSpec
 from .storage import config_path
 
-PREFLIGHT_TIMEOUT = 120
+# Workers asked at the same time when some did not answer the first, common question.
+PARALLEL_QUESTIONS = 32
 
 logger = logging.getLogger(__name__)
 
 
 def preflight(
-    client: Client, spec: RunSpec, data: PipelineData, pipeline: Pipeline
-) -> None:
+    client: Client,
+    spec: RunSpec,
+    data: PipelineData,
+    pipeline: Pipeline,
+    timeout: float,
+) -> list[str] | None:
+    """Refuse the run if a worker cannot take part. Return None to run on any
+    worker, or, when some did not answer (frozen, or busy holding Python's GIL), the
+    workers that did: the run leaves the others out. Each worker has ``timeout``
+    seconds to answer, twice if the first question to all of them timed out."""
     files = {
         name: path
         for name, dataset in spec.persisted.items()
@@ -39,13 +50,8 @@ def preflight(
     }
     markers = _write_markers(set(files.values()), spec.token)
     try:
-        answers = client.run(
-            check_worker,
-            spec,
-            fingerprint(),
-            markers,
-            on_error="return",
-            callback_timeout=PREFLIGHT_TIMEOUT,
+        answers, silent = _ask_every_worker(
+            client, timeout, check_worker, spec, fingerprint(), markers
         )
     finally:
         for folder in markers:
@@ -58,6 +64,21 @@ def preflight(
         logger.warning(
             "%d Dask workers left during the checks: %s", len(left), ", ".join(left)
         )
+    if silent:
+        logger.warning(
+            "%d Dask workers did not answer within %g s (dask_client.timeout) and are "
+            "left out of this run: %s. A worker that stays frozen or busy this long "
+            "may be stopped (SIGSTOP), swapping, or running a node that holds Python's "
+            "GIL.",
+            len(silent),
+            timeout,
+            ", ".join(silent),
+        )
+        if not set(answers) - set(left):
+            raise WorkerSetupError(
+                f"No Dask worker answered within {timeout:g} s (dask_client.timeout): "
+                f"{', '.join(silent)}. Check that they are running and not overloaded."
+            )
     reports = {
         w: _report(answer) for w, answer in sorted(answers.items()) if w not in left
     }
@@ -65,6 +86,36 @@ def preflight(
     _refuse_unready_workers(reports)
     _refuse_or_warn_stale_workers(reports, spec.version_check)
     _refuse_unshared_disk(reports, files, pipeline)
+    return sorted(reports) if silent else None
+
+
+def _ask_every_worker(
+    client: Client, timeout: float, function: Any, *args: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """Every worker's answer (or error) to ``function(*args)``, and the workers that
+    gave none within ``timeout``. One broadcast first; only if it times out, each
+    worker on its own, so that one frozen worker cannot hold up the others."""
+    with suppress(TimeoutError):
+        everyone = client.run(
+            function, *args, on_error="return", callback_timeout=timeout
+        )
+        return everyone, []
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+
+    def ask(worker: str) -> dict[str, Any]:
+        with suppress(TimeoutError):
+            return client.run(
+                function,
+                *args,
+                workers=[worker],
+                on_error="return",
+                callback_timeout=timeout,
+            )
+        return {}
+
+    with ThreadPoolExecutor(min(PARALLEL_QUESTIONS, max(1, len(workers)))) as pool:
+        answers = {w: a for each in pool.map(ask, workers) for w, a in each.items()}
+    return answers, [w for w in workers if w not in answers]
 
 
 def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
