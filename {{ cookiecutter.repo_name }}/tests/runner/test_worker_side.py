@@ -1,9 +1,13 @@
 """What a worker does with a run: its own project and credentials, and nothing of
 them in what leaves it."""
 
+import os
+import time
+
 import pytest
 
 from {{ cookiecutter.python_package }}.runner import (
+    preflight,
     run_cache,
 )
 from {{ cookiecutter.python_package }}.runner.errors import (
@@ -96,3 +100,18 @@ def test_credential_values_never_leave_in_an_error():
             assert str(error) == "load failed: ***"
     finally:
         run_cache._runs.pop("t0ken")
+
+
+def test_a_marker_a_killed_client_left_goes_with_the_next_check(tmp_path):
+    """SIGKILL leaves the shared-disk check's marker; the next run removes it, and
+    never a marker of a run checking now."""
+    (tmp_path / "out").mkdir()
+    left = tmp_path / "out" / f"{preflight.MARKER_PREFIX}killed"
+    current = tmp_path / "out" / f"{preflight.MARKER_PREFIX}running"
+    left.write_text("x")
+    current.write_text("y")
+    old = time.time() - preflight.STALE_MARKER_SECONDS - 1
+    os.utime(left, (old, old))
+    markers = preflight._write_markers({tmp_path / "out" / "model.json"}, "new")
+    assert not left.exists() and current.exists()
+    assert list(markers) == [str(tmp_path / "out")]

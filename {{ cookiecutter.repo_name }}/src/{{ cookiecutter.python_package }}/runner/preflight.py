@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
@@ -26,6 +27,8 @@ from .fingerprint import fingerprint
 from .run_spec import PipelineData, RunSpec
 from .storage import config_path
 
+# No check lasts this long: an older marker is one a killed client (SIGKILL) left.
+STALE_MARKER_SECONDS = 600
 # Workers asked at the same time when some did not answer the first, common question.
 PARALLEL_QUESTIONS = 32
 
@@ -125,6 +128,7 @@ def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
         folder = next(parent for parent in path.parents if parent.is_dir())
         if str(folder) in markers:
             continue
+        _remove_stale_markers(folder)
         text = secrets.token_hex(16)
         try:
             (folder / f"{MARKER_PREFIX}{token}").write_text(text)
@@ -133,6 +137,14 @@ def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
             continue
         markers[str(folder)] = text
     return markers
+
+
+def _remove_stale_markers(folder: Path) -> None:
+    cutoff = time.time() - STALE_MARKER_SECONDS
+    for marker in folder.glob(f"{MARKER_PREFIX}*"):
+        with suppress(OSError):
+            if marker.stat().st_mtime < cutoff:
+                marker.unlink()
 
 
 def _report(answer: object) -> dict:
