@@ -33,8 +33,8 @@ demo: $(TOOLS)/.ready
 	@echo "Demo project: $(DEMO_PROJECT); report: $(DEMO_PROJECT)/data/08_reporting/best_model.json"
 	@echo "Next, try:"
 	@echo "  cd $(DEMO_PROJECT) && source .venv/bin/activate"
-	@echo "  kedro run --env dask --params data_generation.n_rows=200000   # a bigger run on Dask (timings:"
-	@echo "                                        # benchmarks/example/results.md: on 2 cores, not faster)"
+	@echo "  kedro run --env dask --params data_generation.n_rows=200000,bootstrap.rounds=1000"
+	@echo "      # CPU-heavy: the three fits side by side (vs kedro run: benchmarks/example/results.md)"
 	@echo "  make build-image && make cluster-up && make run-dask           # the same in containers"
 
 test: $(TOOLS)/.ready

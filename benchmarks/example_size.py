@@ -4,6 +4,7 @@ cluster (`kedro run --env dask`, the cluster's start-up included, as a user runs
 
     python -m benchmarks.example_size                  # writes benchmarks/example/results.md
     python -m benchmarks.example_size --rows 5000 200000 --reps 3
+    python -m benchmarks.example_size --rows 200000 --rounds 100 1000
 
 It bakes a project, installs it from its lock into a fresh venv (stock pip), then runs
 the two commands in turn (A B A B ...), each in a fresh data folder, and reports each
@@ -21,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from tests.support import QUIET_ENV, bake, command_env, create_project_venv, run
 
 HERE = Path(__file__).resolve().parent / "example"
@@ -29,6 +32,12 @@ HERE = Path(__file__).resolve().parent / "example"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[5000, 200000, 1000000])
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        nargs="+",
+        help="bootstrap rounds (the CPU-heavy part); default: conf/base/parameters.yml",
+    )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--output", type=Path, default=HERE / "results.md")
     args = parser.parse_args()
@@ -39,20 +48,30 @@ def main() -> None:
         project = bake(root / "bake", project_name="Example Bench")
         python = create_project_venv(project, root / "venv", locks=("requirements.txt",))
         kedro = python.with_name("kedro")
-        for rows in args.rows:
+        parameters = yaml.safe_load((project / "conf/base/parameters.yml").read_text())
+        conf_rounds = parameters["bootstrap"]["rounds"]
+        for rows, rounds in [(r, n) for r in args.rows for n in args.rounds or [None]]:
             times: dict[str, list[float]] = {"kedro run": [], "kedro run --env dask": []}
+            params = f"data_generation.n_rows={rows}"
+            params += f",bootstrap.rounds={rounds}" if rounds else ""
             for rep in range(args.reps):
                 for label in times:
-                    storage = root / f"data-{rows}-{rep}-{len(times[label])}-{label[-4:]}"
+                    storage = root / f"data-{rows}-{rounds}-{rep}-{label[-4:]}"
                     command = [kedro, *label.split()[1:], "--params"]
                     started = time.perf_counter()
-                    run([*command, f"data_generation.n_rows={rows},storage={storage}"],
+                    run([*command, f"{params},storage={storage}"],
                         cwd=project, timeout=1800, env=command_env())  # fmt: skip
                     times[label].append(time.perf_counter() - started)
             medians = {label: statistics.median(values) for label, values in times.items()}
-            results.append({"rows": rows, "seconds": times, "median_s": medians,
+            results.append({"rows": rows, "rounds": rounds or "conf", "seconds": times,
+                            "median_s": medians,
                             "dask_over_sequential": medians["kedro run --env dask"]
                             / medians["kedro run"]})  # fmt: skip
+    shown = " ".join(
+        [f"--rows {' '.join(map(str, args.rows))}"]
+        + [f"--rounds {' '.join(map(str, args.rounds))}"] * bool(args.rounds)
+        + [f"--reps {args.reps}"]
+    )
     lines = [
         "# The example pipeline at the suggested sizes",
         "",
@@ -60,18 +79,20 @@ def main() -> None:
         "seconds, comes on top of the run; the three candidates run side by side only",
         "as far as there are workers and cores for them (2 workers on 2 cores here).",
         "",
-        f"`python -m benchmarks.example_size`, {args.reps} runs of each command in turn, on "
+        f"`python -m benchmarks.example_size {shown}`, {args.reps} runs of each command in "
+        "turn, on "
         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}); "
-        "whole commands, the local Dask cluster's start-up included; bootstrap rounds as "
-        "in conf/base/parameters.yml.",
+        "whole commands, the local Dask cluster's start-up included; bootstrap rounds "
+        f"`conf` are conf/base/parameters.yml's ({conf_rounds}).",
         "",
-        "| n_rows | `kedro run`, median s | `kedro run --env dask`, median s | dask / sequential |",
-        "| --- | --- | --- | --- |",
+        "| n_rows | bootstrap rounds | `kedro run`, median s | `kedro run --env dask`, "
+        "median s | dask / sequential |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for result in results:
         medians = result["median_s"]
         lines.append(
-            f"| {result['rows']:,} | {medians['kedro run']:.1f} | "
+            f"| {result['rows']:,} | {result['rounds']} | {medians['kedro run']:.1f} | "
             f"{medians['kedro run --env dask']:.1f} | {result['dask_over_sequential']:.2f} |"
         )
     args.output.parent.mkdir(parents=True, exist_ok=True)

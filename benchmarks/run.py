@@ -173,8 +173,10 @@ def main() -> None:
 
     text = json.dumps(report, indent=2)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n")
     if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown(report))
     print(markdown(report))
     failed = len(report.get("scheduler_memory", {}).get("errors", [])) + sum(
