@@ -1,11 +1,13 @@
 """The runner on a real Dask LocalCluster: worker processes, and threads of this
 process. Node functions live in this module so that worker processes import them."""
 
+import os
 import pickle
+import signal
 import time
 
 import pytest
-from distributed import LocalCluster
+from distributed import Client, LocalCluster
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline, node
@@ -17,6 +19,7 @@ from {{ cookiecutter.python_package }}.runner import (
     DaskRunner,
     NodeTimeoutError,
     _kedro,
+    preflight,
 )
 from {{ cookiecutter.python_package }}.runner.graph import (
     build_graph,
@@ -171,3 +174,20 @@ def test_no_credential_value_is_in_the_graph_sent_to_the_scheduler(tmp_path):
     )
     sent = pickle.dumps(dict(graph.graph))
     assert b"s3cr3t-never-sent" not in sent and b"disk" in sent
+
+
+def test_a_worker_that_does_not_answer_is_named_not_waited_for(processes):
+    """A frozen worker (SIGSTOP) holds up neither the checks nor the other workers."""
+    with Client(processes) as client:
+        client.wait_for_workers(2, timeout=30)  # after a time-out test's restart
+        pids = client.run(os.getpid)
+        frozen, answering = sorted(pids)
+        os.kill(pids[frozen], signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            answers, silent = preflight._ask_every_worker(client, 1, os.getpid)
+            took = time.monotonic() - started
+        finally:
+            os.kill(pids[frozen], signal.SIGCONT)
+    assert silent == [frozen] and answers == {answering: pids[answering]}
+    assert took < 10
