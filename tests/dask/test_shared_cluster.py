@@ -134,20 +134,26 @@ def test_interrupted_run_writes_nothing_more_and_leaves_nothing(lab, shared, sig
     wait_until_clean(lab, shared)
 
 
+def run_past_its_time_limit(lab, cluster, seconds: int) -> str:
+    """A run of the never-ending node with a time limit, which fails it: its output."""
+    result = lab_run(
+        lab,
+        cluster,
+        "--pipelines", "forever",
+        "--params", f"dask_client.tag_options.capped.timeout={seconds}",
+        check=False,
+    )  # fmt: skip
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"Node 'never_returns' ran longer than its limit of {seconds} s" in log, log[-3000:]
+    return log
+
+
 def test_node_past_its_time_limit_fails_the_run_and_frees_its_worker(lab, shared):
     project, _ = lab
     started = time.monotonic()
-    result = lab_run(
-        lab,
-        shared,
-        "--pipelines", "forever",
-        "--params", "dask_client.tag_options.capped.timeout=3",
-        check=False,
-    )  # fmt: skip
+    run_past_its_time_limit(lab, shared, 3)
     failed = time.monotonic()
-    log = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "Node 'never_returns' ran longer than its limit of 3 s" in log, log[-3000:]
     assert failed - started < 30
     stuck_pid = wait_for_json(lab_data(project) / "forever-started.json")["pid"]
     # The worker whose thread the node holds is restarted by its nanny.
@@ -180,16 +186,9 @@ def test_a_time_out_restarts_its_worker_at_once_and_fails_no_other_run(lab, clus
     try:
         first = wait_for_json(lab_data(project) / "abortable-started.json", other)
         (lab_data(project) / "abortable-started.json").unlink()
-        result = lab_run(
-            lab,
-            cluster,
-            "--pipelines", "forever",
-            "--params", "dask_client.tag_options.capped.timeout=2",
-            check=False,
-        )  # fmt: skip
+        log = run_past_its_time_limit(lab, cluster, 2)
         reported = time.monotonic()
-        log = result.stdout + result.stderr
-        assert result.returncode != 0 and "Its Dask worker tcp://" in log, log[-3000:]
+        assert "Its Dask worker tcp://" in log, log[-3000:]
         deadline = reported + 6
         while cluster.registrations() < 2:
             assert time.monotonic() < deadline, "the worker was not back within 6 s"
