@@ -22,9 +22,10 @@ import shutil
 import subprocess
 import sys
 import time
-import venv
 from pathlib import Path
 from typing import Any
+
+from tests.support import create_project_venv, run
 
 MANY_DISTRIBUTIONS = 600
 LOCK = "requirements.txt"
@@ -48,36 +49,6 @@ print(json.dumps({
 """
 
 
-def _env() -> dict[str, str]:
-    env = {
-        **os.environ,
-        "KEDRO_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "1",
-        "PIP_NO_INPUT": "1",
-    }
-    for name in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
-        env.pop(name, None)
-    return env
-
-
-def _run(args: list[Any], timeout: float, cwd: Path | None = None) -> str:
-    done = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env=_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(f"{' '.join(map(str, args[:4]))} ... exited {done.returncode}: "
-                           + " | ".join(tail)[-400:])  # fmt: skip
-    return done.stdout
-
-
 def site_packages(prefix: Path) -> Path:
     found = sorted(prefix.glob("lib/python*/site-packages"))
     if len(found) != 1:
@@ -89,11 +60,7 @@ def prepare(project: Path, work: Path, package: str) -> dict[str, Any]:
     """Makes the two environments; returns each one's Python and how long it took."""
     started = time.perf_counter()
     few = work / "venv-few"
-    venv.EnvBuilder(with_pip=True, clear=True).create(few)
-    python = few / "bin" / "python"
-    pip = [python, "-m", "pip", "install", "--quiet", "--no-compile"]
-    _run([*pip, "-r", LOCK], INSTALL_TIMEOUT, cwd=project)
-    _run([*pip, "--no-deps", "-e", "."], INSTALL_TIMEOUT, cwd=project)
+    python = create_project_venv(project, few, locks=(LOCK,))
     first = probe(python, package, INSTALL_TIMEOUT)  # compiles the bytecode, once
     if "error" in first:
         raise RuntimeError(first["error"])
@@ -126,9 +93,9 @@ def add_fillers(site: Path, count: int) -> None:
 def probe(python: Path | str, package: str, timeout: float) -> dict[str, Any]:
     """One fresh process of ``python``: the fingerprint's time, or the error."""
     try:
-        output = _run([python, "-I", "-c", PROBE, package], timeout)
+        output = run([python, "-I", "-c", PROBE, package], timeout=timeout).stdout
         return json.loads(output.strip().splitlines()[-1])
-    except (RuntimeError, subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+    except (AssertionError, subprocess.TimeoutExpired, ValueError, IndexError) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"[:400]}
 
 
