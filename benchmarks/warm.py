@@ -147,14 +147,13 @@ def _example(args: argparse.Namespace) -> dict[str, Any]:
     }
     with KedroSession.create(project, env=EXAMPLE_ENV, runtime_params=runtime_params) as session:
         pipeline = pipelines["__default__"]
+        values = _inputs(session, pipeline)
         if args.runner == "dask":
             runner = _timed(_project_runner(args.package))(address=args.address, timeout=30)
             session.run(runner=runner)  # the catalog and hooks of `kedro run`
             result = _ours(runner, runner.returned - runner.started)
             best = json.loads((storage / BEST_MODEL_FILE).read_text())
-            values = _inputs(session, pipeline)
         elif args.runner == "dask_memory":
-            values = _inputs(session, pipeline)
             catalog = DataCatalog({name: MemoryDataset(v) for name, v in values.items()})
             runner = _project_runner(args.package)(address=args.address, timeout=30)
             hook_manager = _hook_manager()
@@ -163,7 +162,6 @@ def _example(args: argparse.Namespace) -> dict[str, Any]:
             result = _ours(runner, time.perf_counter() - start)
             best = catalog.load(BEST_MODEL)
         elif args.runner == "dask_raw_batch":
-            values = _inputs(session, pipeline)
             token = uuid.uuid4().hex[:8]
             start = time.perf_counter()
             with Client(args.address, timeout=30) as client:
