@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -168,6 +169,12 @@ class DaskProcesses:
         return sum(
             path.read_text().count("Registered to:") for path in self._workdir.glob("worker-*.log")
         )
+
+    def worker_addresses(self, index: int) -> list[str]:
+        """The addresses worker ``index`` listened on, from its log: one more each
+        time its nanny restarted it."""
+        log = (self._workdir / f"worker-{index}.log").read_text()
+        return re.findall(r"Start worker at:\s+(\S+)", log)
 
     def logs(self) -> str:
         return "\n".join(

@@ -34,7 +34,8 @@ def start_lab_run(lab, cluster, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [python.with_name("kedro"), "run", "--env", "dask", *args],
         cwd=project,
-        env=command_env(COLUMNS="200", DASK_SCHEDULER_ADDRESS=cluster.address),
+        # Wide enough that the long warnings tests look for stay on one line.
+        env=command_env(COLUMNS="400", DASK_SCHEDULER_ADDRESS=cluster.address),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

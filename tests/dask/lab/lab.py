@@ -139,6 +139,7 @@ def never_returns() -> dict:
 def nap(index: int) -> dict:
     """Two seconds of work; reports when and where it ran, to measure the width."""
     start = time.time()
+    _mark(f"nap-{index}-started")
     time.sleep(2)
     return {"pid": os.getpid(), "start": start, "end": time.time(), "index": index}
 
@@ -211,6 +212,9 @@ def shared_cluster_pipelines() -> dict[str, Pipeline]:
         ),
         "wide": Pipeline(
             [Node(nap, f"params:lab_index_{i}", f"lab_wide_{i}", name=f"nap_{i}") for i in range(2)]
+        ),
+        "naps": Pipeline(
+            [Node(nap, f"params:lab_index_{i}", f"lab_nap_{i}", name=f"nap_{i}") for i in range(6)]
         ),
         # Two consumers: the lock has to leave its task (a single consumer would fuse).
         "unpicklable": Pipeline(

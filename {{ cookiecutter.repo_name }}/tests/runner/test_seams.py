@@ -5,11 +5,12 @@ one fails here, naming it, instead of in a run on a cluster."""
 import ast
 import inspect
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import fsspec
 from dask._task_spec import Task
-from distributed import Scheduler, as_completed
+from distributed import Client, LocalCluster, Scheduler, as_completed, get_worker
 from distributed.broker import Broker
 from kedro.framework.hooks import hook_impl
 from kedro.framework.hooks.manager import _NullPluginManager
@@ -107,6 +108,30 @@ def test_dask_internals():
     topics = Broker(10, None)._topics
     assert topics["x"].subscribers == set() and hasattr(topics["x"], "events")
     assert "topic" in inspect.signature(Broker.truncate).parameters
+
+
+def _where() -> str:
+    return get_worker().address
+
+
+def test_leaving_out_a_worker_restricts_the_runs_tasks():
+    """A task that would follow its input's data to the left-out worker goes to
+    the other one."""
+    with (
+        LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        stale, other = sorted(client.scheduler_info()["workers"])
+        data = client.submit(time.sleep, 1, workers=[stale])
+        later = client.submit(lambda _: _where(), data, pure=False)
+        while not client.run_on_scheduler(
+            lambda dask_scheduler: later.key in dask_scheduler.tasks
+        ):
+            time.sleep(0.01)  # the submission and this call travel separately
+        assert client.run_on_scheduler(
+            _dask.leave_out_workers, keys=[later.key], workers=[stale]
+        ) == [other]
+        assert later.result(timeout=30) == other
 
 
 def test_private_names_are_used_only_in_the_seams():

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from distributed.core import Status
 
 from {{ cookiecutter.python_package }}.runner import (
+    logs,
     watchdog,
 )
 
@@ -69,3 +70,28 @@ def test_forgetting_a_node_lets_go_of_its_datasets():
     running.discard_outputs = lambda: "holds the node's catalog"
     watchdog.forget(running)
     assert running.discard_outputs() is None
+
+
+def test_other_runs_hear_which_worker_restarts_and_why():
+    """Only the runs with a node there, on their own topic; not the causing run."""
+    sent = []
+    on_worker = worker()
+    on_worker.address = "tcp://10.0.0.7:4000"
+    on_worker.log_event = lambda topic, attrs: sent.append((topic, attrs))
+    stuck = watchdog.RunningNode("slow", "k1", on_worker, token="mine")
+    victim = watchdog.RunningNode("fit", "k2", on_worker, token="theirs")
+    for running in (stuck, victim):
+        watchdog._running[running.key] = running
+    try:
+        watchdog._warn_other_runs(stuck, "it ran past its time limit")
+    finally:
+        watchdog.forget(stuck)
+        watchdog.forget(victim)
+    ((topic, attrs),) = sent
+    assert topic == logs.topic("theirs") and attrs["token"] == "theirs"
+    assert attrs["levelname"] == "WARNING" and attrs["worker"] == on_worker.address
+    assert "Dask worker tcp://10.0.0.7:4000 restarts" in attrs["msg"]
+    assert (
+        "after it ran past its time limit" in attrs["msg"] and "'fit'" in attrs["msg"]
+    )
+    assert "'slow'" not in attrs["msg"]  # another user's node name stays theirs

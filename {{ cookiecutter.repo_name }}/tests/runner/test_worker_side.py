@@ -2,15 +2,19 @@
 them in what leaves it."""
 
 import os
+import pickle
 import time
 
 import pytest
+from distributed import Client, LocalCluster
 
 from {{ cookiecutter.python_package }}.runner import (
+    checks,
     preflight,
     run_cache,
 )
 from {{ cookiecutter.python_package }}.runner.errors import (
+    StaleWorkerError,
     WorkerSetupError,
 )
 from {{ cookiecutter.python_package }}.runner.execution import (
@@ -115,3 +119,17 @@ def test_a_marker_a_killed_client_left_goes_with_the_next_check(tmp_path):
     markers = preflight._write_markers({tmp_path / "out" / "model.json"}, "new")
     assert not left.exists() and current.exists()
     assert list(markers) == [str(tmp_path / "out")]
+
+
+def test_a_late_worker_with_other_code_names_itself_to_the_client():
+    """The client leaves that worker out of the run by the address in the error."""
+    with (
+        LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        (address,) = client.scheduler_info()["workers"]
+        refused = client.submit(checks.check_same_code, spec(fingerprint="older"))
+        error = refused.exception(timeout=30)
+    assert isinstance(error, StaleWorkerError) and error.worker == address
+    assert f"Dask worker {address} runs other code" in str(error)
+    assert pickle.loads(pickle.dumps(error)).worker == address

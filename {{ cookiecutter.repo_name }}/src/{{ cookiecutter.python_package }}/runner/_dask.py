@@ -18,7 +18,13 @@ from dask._task_spec import List, Task, TaskRef, parse_input
 from dask.utils import apply
 from distributed import as_completed
 
-__all__ = ["TaskRef", "finished_condition", "forget_client_events", "worker_task"]
+__all__ = [
+    "TaskRef",
+    "finished_condition",
+    "forget_client_events",
+    "leave_out_workers",
+    "worker_task",
+]
 
 
 def worker_task(
@@ -57,3 +63,22 @@ def forget_client_events(
             dask_scheduler.clients
         ):
             broker.truncate(name)
+
+
+def leave_out_workers(
+    dask_scheduler: Any, keys: list[Hashable], workers: list[str]
+) -> list[str]:
+    """On the scheduler: let the tasks ``keys`` run anywhere but on ``workers``
+    (a task that is queued already may still go there once; it is then retried);
+    return the workers they may still use. Dask's ``Client`` has no call for this."""
+    left_out = set(workers)
+    others = set(dask_scheduler.workers) - left_out
+    for key in keys:
+        task = dask_scheduler.tasks.get(key)
+        if task is not None:
+            task.worker_restrictions = (
+                set(task.worker_restrictions) - left_out
+                if task.worker_restrictions
+                else set(others)
+            )
+    return sorted(others)

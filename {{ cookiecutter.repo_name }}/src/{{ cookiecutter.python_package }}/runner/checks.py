@@ -68,7 +68,9 @@ def check_same_code(spec: RunSpec) -> None:
     if spec.version_check == "warn":
         logger.warning("This worker runs other code than the client: %s", found)
         return
+    address = get_worker().address
     raise StaleWorkerError(
-        f"Dask worker {get_worker().address} runs other code than the client: {found}. "
-        "Rebuild and redeploy the image, or restart the workers."
+        f"Dask worker {address} runs other code than the client: {found}. "
+        "Rebuild and redeploy the image, or restart the workers.",
+        worker=address,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from pluggy import PluginManager
 
 from . import _dask, _kedro, settings
 from .cluster import Connection, check_connected, connect
-from .errors import DaskSettingsError
+from .errors import DaskSettingsError, StaleWorkerError
 from .execution import (
     COMPLETED_ATTRIBUTE,
     remove_save_versions,
@@ -207,12 +208,19 @@ class DaskRunner(AbstractRunner):
                         done[name] = by_name[name]
                         progress.node_completed(name)
 
+            refusals: dict[Any, set[str]] = {}  # task key -> stale workers it met
             while pending:
                 finished, names = reports.wait(POLL_SECONDS)
                 completed(names)
                 if not finished and not names:
                     connection.check()
+                retried = _retry_without_stale_workers(
+                    client, finished, pending, refusals, self._logger
+                )
+                reports.follow(retried)
                 for future in finished:
+                    if future in retried:
+                        continue
                     pending.discard(future)
                     if future.status != "finished":
                         completed(_completed_before_failure(future))
@@ -229,6 +237,57 @@ class DaskRunner(AbstractRunner):
                     if nodes is not None:
                         completed([node.name for node in nodes])
                 del finished  # no future outlives its turn here
+
+
+def _retry_without_stale_workers(
+    client: Client,
+    finished: list[Future],
+    pending: set[Future],
+    refusals: dict[Any, set[str]],
+    logger: logging.Logger,
+) -> list[Future]:
+    """Tasks that a worker refused because it runs other code (one that joined
+    after the checks): the run leaves that worker out and sends them again to the
+    others. Returns them; with no other worker left, none (the run fails)."""
+    refused: dict[Future, str] = {}
+    for future in finished:
+        worker = _stale_worker(future)
+        if worker is not None and worker not in refusals.setdefault(future.key, set()):
+            refused[future] = worker
+    if not refused:
+        return []
+    known = set().union(*refusals.values())
+    for future, worker in refused.items():
+        refusals[future.key].add(worker)
+    stale = sorted(set().union(*refusals.values()))
+    others = client.run_on_scheduler(
+        _dask.leave_out_workers,
+        keys=[future.key for future in pending],
+        workers=stale,
+        callback_timeout=RESULT_TIMEOUT,
+    )
+    if not others:
+        return []
+    for worker in sorted(set(refused.values()) - known):
+        logger.warning(
+            "Dask worker %s runs other code than the client (it joined after the "
+            "checks): it is left out of this run, which goes on on %d other workers.",
+            worker,
+            len(others),
+        )
+    client.retry(list(refused))
+    return list(refused)
+
+
+def _stale_worker(future: Future) -> str | None:
+    """The worker that refused this task because it runs other code, if it did."""
+    if future.status != "error":
+        return None
+    with suppress(Exception):
+        error = future.exception(timeout=RESULT_TIMEOUT)
+        if isinstance(error, StaleWorkerError):
+            return error.worker
+    return None
 
 
 def _completed_before_failure(future: Future) -> list[str]:

@@ -36,7 +36,15 @@ class NoSharedDiskError(DaskRunError, RuntimeError):
 
 
 class StaleWorkerError(DaskRunError, RuntimeError):
-    """A worker runs other code or package versions than the client."""
+    """A worker runs other code or package versions than the client; ``worker`` is
+    its address when a worker that joined after the checks found it out itself."""
+
+    def __init__(self, message: str, worker: str | None = None):
+        super().__init__(message)
+        self.worker = worker
+
+    def __reduce__(self) -> tuple:  # the worker's address survives the trip back
+        return type(self), (str(self), self.worker)
 
 
 class NodeTimeoutError(DaskRunError, TimeoutError):

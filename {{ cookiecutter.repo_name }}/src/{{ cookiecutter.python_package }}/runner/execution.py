@@ -73,7 +73,9 @@ def run_nodes(  # noqa: PLR0913, PLR0917 - Dask passes them positionally
     hook_manager = local.hook_manager if local else _hook_manager(spec)
     try:
         for position, node in enumerate(nodes):
-            running = watchdog.RunningNode(node.name, key, worker, local is not None)
+            running = watchdog.RunningNode(
+                node.name, key, worker, local is not None, spec.token
+            )
             try:
                 catalog = node_catalog(
                     persisted or _no_dataset, spec, node, values,

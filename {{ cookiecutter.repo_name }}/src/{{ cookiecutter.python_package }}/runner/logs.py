@@ -44,16 +44,7 @@ class _TaskLogForwarder(logging.Handler):
         if record.thread != self._thread:
             return  # another task, maybe of another run, on this worker
         try:
-            attrs = {k: v for k, v in vars(record).items() if isinstance(v, _PLAIN)}
-            text = _exception_text(record)
-            attrs.update(
-                msg=self._scrub(record.getMessage()),
-                args=None,
-                exc_text=self._scrub(text) if text else None,
-                token=self._token,
-                worker=self._worker.address,
-            )
-            self._worker.log_event(topic(self._token), attrs)
+            _send(self._worker, self._token, record, self._scrub)
         except Exception:
             self.handleError(record)
 
@@ -61,6 +52,29 @@ class _TaskLogForwarder(logging.Handler):
 def topic(token: str) -> str:
     """The event topic of the run ``token``."""
     return f"{TOPIC_PREFIX}{token}"
+
+
+def warn_run(worker: Any, token: str, logger: logging.Logger, message: str) -> None:
+    """From a worker, outside the run's tasks: a warning for the run's client."""
+    record = logger.makeRecord(
+        logger.name, logging.WARNING, __file__, 0, message, (), None
+    )
+    _send(worker, token, record, lambda text: text)
+
+
+def _send(
+    worker: Any, token: str, record: logging.LogRecord, scrub: Callable[[str], str]
+) -> None:
+    attrs = {k: v for k, v in vars(record).items() if isinstance(v, _PLAIN)}
+    text = _exception_text(record)
+    attrs.update(
+        msg=scrub(record.getMessage()),
+        args=None,
+        exc_text=scrub(text) if text else None,
+        token=token,
+        worker=worker.address,
+    )
+    worker.log_event(topic(token), attrs)
 
 
 def _exception_text(record: logging.LogRecord) -> str | None:

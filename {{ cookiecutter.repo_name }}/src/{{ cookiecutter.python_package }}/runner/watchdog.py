@@ -26,6 +26,7 @@ from distributed.core import Status
 
 from . import run_cache
 from .errors import RunStoppedError
+from .logs import warn_run
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class RunningNode:
     key: Any
     worker: Any
     in_client_process: bool = False
+    token: str = ""  # the node's run
     thread: threading.Thread | None = None
     abandoned: threading.Event = field(default_factory=threading.Event)
     stopped_since: float | None = None
@@ -189,13 +191,15 @@ def _restart_worker(stuck: RunningNode) -> None:
     worker = stuck.worker
     with suppress(Exception):
         stuck.discard_outputs()
+    reason = stopped_reason(stuck)
     logger.error(
         "Node '%s' is still running after %s; restarting Dask worker %s to free its "
         "thread (its other tasks, of any run, move to other workers).",
         stuck.name,
-        stopped_reason(stuck),
+        reason,
         worker.address,
     )
+    _warn_other_runs(stuck, reason)
     leaving = asyncio.run_coroutine_threadsafe(
         _retire_and_close(worker), worker.loop.asyncio_loop
     )
@@ -205,6 +209,23 @@ def _restart_worker(stuck: RunningNode) -> None:
     with suppress(Exception):  # the thread may have written more meanwhile
         stuck.discard_outputs()
     os._exit(1)
+
+
+def _warn_other_runs(stuck: RunningNode, reason: str | None) -> None:
+    """Each other run with a node on this worker: its client hears which worker
+    restarts and why, before its node starts again elsewhere."""
+    with _lock:
+        others = [r for r in _running.values() if r.token != stuck.token]
+    for other in others:
+        with suppress(Exception):
+            warn_run(
+                stuck.worker,
+                other.token,
+                logger,
+                f"Dask worker {stuck.worker.address} restarts: a node of another run "
+                f"is still running there after {reason}. Node '{other.name}' of this "
+                "run was running there too and starts again on another worker.",
+            )
 
 
 async def _retire_and_close(worker: Any) -> None:
