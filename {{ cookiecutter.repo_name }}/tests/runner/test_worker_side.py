@@ -3,6 +3,9 @@ them in what leaves it."""
 
 import os
 import pickle
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -119,6 +122,30 @@ def test_a_marker_a_killed_client_left_goes_with_the_next_check(tmp_path):
     markers = preflight._write_markers({tmp_path / "out" / "model.json"}, "new")
     assert not left.exists() and current.exists()
     assert list(markers) == [str(tmp_path / "out")]
+
+
+def test_a_client_killed_during_the_check_leaves_no_marker(tmp_path):
+    """SIGKILL of `kedro run` while the workers read the markers: they still go."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    killed = subprocess.run(
+        [
+            sys.executable, "-c",
+            "import os, pathlib, signal\n"
+            "from {{ cookiecutter.python_package }}.runner import preflight\n"
+            f"folder = pathlib.Path({str(folder)!r})\n"
+            "checking = preflight.shared_disk_markers({folder / 'model.json'}, 'kill')\n"
+            "checking.__enter__()\n"
+            "assert list(folder.iterdir()), 'no marker written'\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n",
+        ],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    deadline = time.monotonic() + 5
+    while list(folder.iterdir()):
+        assert time.monotonic() < deadline, list(folder.iterdir())
+        time.sleep(0.05)
 
 
 def test_a_late_worker_with_other_code_names_itself_to_the_client():

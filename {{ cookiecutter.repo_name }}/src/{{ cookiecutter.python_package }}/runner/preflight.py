@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ from .storage import config_path
 
 # No check lasts this long: an older marker is one a killed client (SIGKILL) left.
 STALE_MARKER_SECONDS = 600
+# The marker remover exits as soon as its pipe closes.
+REMOVER_EXIT_SECONDS = 1
 # Workers asked at the same time when some did not answer the first, common question.
 PARALLEL_QUESTIONS = 32
 
@@ -51,15 +55,10 @@ def preflight(
         for name, dataset in spec.persisted.items()
         if dataset is not None and (path := config_path(dataset.config)) is not None
     }
-    markers = _write_markers(set(files.values()), spec.token)
-    try:
+    with shared_disk_markers(set(files.values()), spec.token) as markers:
         answers, silent = _ask_every_worker(
             client, timeout, check_worker, spec, fingerprint(), markers
         )
-    finally:
-        for folder in markers:
-            with suppress(OSError):
-                (Path(folder) / f"{MARKER_PREFIX}{spec.token}").unlink()
     # A worker that left while it was asked (a batch job that ended) is no worker of
     # this run; if none is left, the run waits for workers as a run does.
     left = sorted(w for w, answer in answers.items() if isinstance(answer, OSError))
@@ -119,6 +118,44 @@ def _ask_every_worker(
     with ThreadPoolExecutor(min(PARALLEL_QUESTIONS, max(1, len(workers)))) as pool:
         answers = {w: a for each in pool.map(ask, workers) for w, a in each.items()}
     return answers, [w for w in workers if w not in answers]
+
+
+@contextmanager
+def shared_disk_markers(paths: set[Path], token: str) -> Iterator[dict[str, str]]:
+    """The markers of the shared-disk check (folder -> text), removed when the check
+    ends, also when this process is killed (SIGKILL)."""
+    markers = _write_markers(paths, token)
+    files = [str(Path(folder) / f"{MARKER_PREFIX}{token}") for folder in markers]
+    remover = _remove_when_this_process_ends(files)
+    try:
+        yield markers
+    finally:
+        for file in files:
+            with suppress(OSError):
+                Path(file).unlink()
+        if remover is not None and remover.stdin is not None:
+            remover.stdin.close()
+            with suppress(subprocess.TimeoutExpired):
+                remover.wait(REMOVER_EXIT_SECONDS)
+
+
+def _remove_when_this_process_ends(files: list[str]) -> subprocess.Popen | None:
+    """A shell, in a session of its own, that removes ``files`` once the pipe from
+    this process closes: when the check ends, or when a SIGKILL ends the process,
+    which nothing inside it can catch. Without a shell the next run that checks the
+    folder removes them (STALE_MARKER_SECONDS)."""
+    if not files:
+        return None
+    try:
+        return subprocess.Popen(
+            ["sh", "-c", 'read -r _; rm -f -- "$@"', "kedro-dask-markers", *files],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # outlives a kill of the whole process group
+        )
+    except OSError:
+        return None
 
 
 def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
