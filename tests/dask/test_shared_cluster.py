@@ -208,8 +208,9 @@ def test_a_time_out_restarts_its_worker_at_once_and_fails_no_other_run(lab, clus
 
 
 def test_a_frozen_worker_is_named_and_left_out(lab, shared):
-    """A worker stopped with SIGSTOP answers nothing: the run names it within twice
-    dask_client.timeout and runs its nodes on the other worker."""
+    """A worker stopped with SIGSTOP answers nothing: the run names it after
+    dask_client.timeout (the project's tests time that) and runs its nodes on the
+    other worker."""
     frozen = psutil.Process(shared.workers[1].pid).children(recursive=True)
     assert frozen, "the nanny has no worker process"
     for process in frozen:
@@ -261,6 +262,33 @@ def test_a_stale_worker_that_joins_mid_run_is_left_out_and_the_run_goes_on(
     out = lab_data(project) / "out"
     pids = {json.loads((out / f"nap_{i}.json").read_text())["pid"] for i in range(6)}
     assert stale.pid not in pids and len(pids) == 1
+
+
+def test_a_client_killed_during_the_checks_leaves_no_marker(lab, shared):
+    """SIGKILL of `kedro run` while it waits on a frozen worker's answer: the
+    shared-disk check's markers are gone from the data folders all the same."""
+    project, _ = lab
+    frozen = psutil.Process(shared.workers[1].pid).children(recursive=True)
+    for process in frozen:
+        process.suspend()
+    try:
+        running = start_lab_run(
+            lab, shared, "--pipelines", "wide", "--params", "dask_client.timeout=20"
+        )
+        deadline = time.monotonic() + 60
+        while not list((project / "data").rglob(".kedro-dask-marker-*")):
+            assert time.monotonic() < deadline and running.poll() is None, "no marker written"
+            time.sleep(0.05)
+        running.kill()
+        running.communicate(timeout=30)
+        deadline = time.monotonic() + 3
+        while left := list((project / "data").rglob(".kedro-dask-marker-*")):
+            assert time.monotonic() < deadline, left
+            time.sleep(0.05)
+    finally:
+        for process in frozen:
+            process.resume()
+    wait_until_clean(lab, shared)
 
 
 def test_node_timeout_applies_to_every_node(lab, shared):

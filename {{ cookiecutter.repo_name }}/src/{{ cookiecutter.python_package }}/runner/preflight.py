@@ -5,12 +5,12 @@ writes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import subprocess
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,6 @@ from .storage import config_path
 STALE_MARKER_SECONDS = 600
 # The marker remover exits as soon as its pipe closes.
 REMOVER_EXIT_SECONDS = 1
-# Workers asked at the same time when some did not answer the first, common question.
-PARALLEL_QUESTIONS = 32
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ def preflight(
     """Refuse the run if a worker cannot take part. Return None to run on any
     worker, or, when some did not answer (frozen, or busy holding Python's GIL), the
     workers that did: the run leaves the others out. Each worker has ``timeout``
-    seconds to answer, twice if the first question to all of them timed out."""
+    seconds to answer."""
     files = {
         name: path
         for name, dataset in spec.persisted.items()
@@ -95,28 +93,26 @@ def _ask_every_worker(
     client: Client, timeout: float, function: Any, *args: Any
 ) -> tuple[dict[str, Any], list[str]]:
     """Every worker's answer (or error) to ``function(*args)``, and the workers that
-    gave none within ``timeout``. One broadcast first; only if it times out, each
-    worker on its own, so that one frozen worker cannot hold up the others."""
-    with suppress(TimeoutError):
-        everyone = client.run(
-            function, *args, on_error="return", callback_timeout=timeout
-        )
-        return everyone, []
+    gave none within ``timeout``. Each worker is asked on its own, all at once, so
+    that one frozen worker holds up neither the others nor the run past ``timeout``."""
     workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
 
-    def ask(worker: str) -> dict[str, Any]:
+    async def ask(worker: str) -> dict[str, Any]:
         with suppress(TimeoutError):
-            return client.run(
+            return await client.run(
                 function,
                 *args,
                 workers=[worker],
                 on_error="return",
+                asynchronous=True,
                 callback_timeout=timeout,
             )
         return {}
 
-    with ThreadPoolExecutor(min(PARALLEL_QUESTIONS, max(1, len(workers)))) as pool:
-        answers = {w: a for each in pool.map(ask, workers) for w, a in each.items()}
+    async def ask_all() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(ask(worker) for worker in workers))
+
+    answers = {w: a for each in client.sync(ask_all) for w, a in each.items()}
     return answers, [w for w in workers if w not in answers]
 
 
