@@ -4,6 +4,7 @@ what a run leaves on disk, and asking the cluster what it holds."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -40,6 +41,21 @@ def start_lab_run(lab, cluster, *args: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def stop_lab_run(lab, cluster, marker: str, signum: int, *args: str) -> dict:
+    """Start a lab run, send ``signum`` to `kedro run` once a node has written
+    ``marker`` (data/lab/<marker>.json), wait for it to end; the marker's content."""
+    project, _ = lab
+    running = start_lab_run(lab, cluster, *args)
+    try:
+        found = wait_for_json(project / "data" / "lab" / f"{marker}.json", running)
+        os.kill(running.pid, signum)
+        running.communicate(timeout=60)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    return found
 
 
 def wait_for_json(path: Path, process: subprocess.Popen | None = None, timeout=60) -> dict:

@@ -19,6 +19,7 @@ from tests.dask.helpers import (
     inspect_cluster,
     lab_run,
     start_lab_run,
+    stop_lab_run,
     wait_for_json,
 )
 from tests.support import command_env, copy_project, run
@@ -115,14 +116,7 @@ def test_worker_without_the_credential_fails_the_run_before_any_node(
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_run_writes_nothing_more_and_leaves_nothing(lab, shared, signum):
     project, _ = lab
-    running = start_lab_run(lab, shared, "--pipelines", "abortable")
-    try:
-        wait_for_json(lab_data(project) / "abortable-started.json", running)
-        os.kill(running.pid, signum)
-        running.communicate(timeout=60)
-    finally:
-        if running.poll() is None:
-            running.kill()
+    stop_lab_run(lab, shared, "abortable-started", signum, "--pipelines", "abortable")
     ended = time.monotonic()
     # The node sleeps 8 s: long after it would have saved, nothing has been saved.
     output = lab_data(project) / "out" / "abort_out.json"
@@ -319,6 +313,31 @@ def test_worker_killed_during_a_versioned_save_leaves_one_complete_version(lab, 
         assert len(versions) == 1, versions
         lines = (versions[0] / name).read_text().splitlines()
         assert len(lines) == 200_000 + 1  # the header and every row
+    wait_until_clean(lab, shared)
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
+)
+def test_a_run_stopped_during_a_versioned_save_leaves_no_partial_version(lab, shared, signum):
+    """`kedro run` stopped while rows_twice is half way through b's file, paused for
+    longer than the watchdog's grace period: the worker restarts mid-write, and no
+    partial file is left to be loaded as the latest version."""
+    project, _ = lab
+    registrations = shared.registrations()
+    stop_lab_run(
+        lab, shared, "slow-save-0", signum, "--pipelines", "versioned", "--params", "lab_pause=30"
+    )
+    deadline = time.monotonic() + CLEANUP_SECONDS
+    while shared.registrations() == registrations:  # the stuck worker restarts
+        assert time.monotonic() < deadline, "the worker of the stopped save did not restart"
+        time.sleep(0.2)
+    for name in ("a.csv", "b.csv"):
+        # What Kedro would load: any version's file (an empty version folder is none).
+        for saved in (lab_data(project) / "versioned" / name).glob(f"*/{name}"):
+            lines = saved.read_text().splitlines()
+            assert len(lines) == 200_000 + 1, f"{saved}: {len(lines)} lines"
+    assert_full_width(lab, shared)
     wait_until_clean(lab, shared)
 
 
