@@ -201,6 +201,18 @@ def test_a_time_out_restarts_its_worker_at_once_and_fails_no_other_run(lab, clus
     assert rerun["pid"] != first["pid"] and not psutil.pid_exists(first["pid"])
 
 
+def test_a_paused_worker_finishes_its_node(lab, cluster_factory):
+    """Dask pauses a worker above its memory pause fraction: it starts no new task
+    but finishes the one it runs, and saves its output; nothing restarts it."""
+    project, python = lab
+    cluster = cluster_factory(python, project, workers=[["--memory-limit", "1000MiB"]], nanny=True)
+    lab_run(lab, cluster, "--pipelines", "hog")
+    assert "Pausing worker" in cluster.logs(), cluster.logs()[-3000:]
+    assert cluster.registrations() == 1
+    held = json.loads((lab_data(project) / "out" / "hog.json").read_text())
+    assert held["megabytes"] > 300
+
+
 def test_a_frozen_worker_is_named_and_left_out(lab, shared):
     """A worker stopped with SIGSTOP answers nothing: the run names it after
     dask_client.timeout (the project's tests time that) and runs its nodes on the

@@ -144,6 +144,18 @@ def nap(index: int) -> dict:
     return {"pid": os.getpid(), "start": start, "end": time.time(), "index": index}
 
 
+def hog(fraction: float) -> dict:
+    """Holds memory up to ``fraction`` of its worker's limit for 3 s: above Dask's
+    pause fraction (0.8), below its terminate fraction (0.95)."""
+    import psutil
+    from distributed import get_worker
+
+    limit = get_worker().memory_manager.memory_limit
+    block = np.ones(max(0, int(fraction * limit) - psutil.Process().memory_info().rss) // 8)
+    time.sleep(3)
+    return {"pid": os.getpid(), "megabytes": block.nbytes // 2**20}
+
+
 def make_lock() -> threading.Lock:
     return threading.Lock()
 
@@ -213,6 +225,7 @@ def shared_cluster_pipelines() -> dict[str, Pipeline]:
         "wide": Pipeline(
             [Node(nap, f"params:lab_index_{i}", f"lab_wide_{i}", name=f"nap_{i}") for i in range(2)]
         ),
+        "hog": Pipeline([Node(hog, "params:lab_hog_fraction", "lab_hog", name="hog")]),
         "naps": Pipeline(
             [Node(nap, f"params:lab_index_{i}", f"lab_nap_{i}", name=f"nap_{i}") for i in range(6)]
         ),
