@@ -20,6 +20,11 @@ logger = logging.getLogger(__name__)
 MARKER_PREFIX = ".kedro-dask-marker-"
 
 
+def marker_file(folder: str | Path, token: str) -> Path:
+    """The shared-disk check's marker of the run ``token`` in ``folder``."""
+    return Path(folder) / f"{MARKER_PREFIX}{token}"
+
+
 def check_worker(
     spec: RunSpec, client: Fingerprint, markers: dict[str, str]
 ) -> dict[str, Any]:
@@ -46,7 +51,7 @@ def check_worker(
     unseen = []
     for folder, text in markers.items():
         try:
-            seen = (Path(folder) / f"{MARKER_PREFIX}{spec.token}").read_text() == text
+            seen = marker_file(folder, spec.token).read_text() == text
         except OSError:
             seen = False
         if not seen:

@@ -259,11 +259,10 @@ def _retry_without_stale_workers(
     known = set().union(*refusals.values())
     for future, worker in refused.items():
         refusals[future.key].add(worker)
-    stale = sorted(set().union(*refusals.values()))
     others = client.run_on_scheduler(
         _dask.leave_out_workers,
         keys=[future.key for future in pending],
-        workers=stale,
+        workers=sorted(known | set(refused.values())),
         callback_timeout=RESULT_TIMEOUT,
     )
     if not others:

@@ -18,7 +18,7 @@ from typing import Any
 from distributed import Client
 from kedro.pipeline import Pipeline
 
-from .checks import MARKER_PREFIX, check_worker
+from .checks import MARKER_PREFIX, check_worker, marker_file
 from .errors import (
     CatalogNotPortableError,
     NoSharedDiskError,
@@ -121,7 +121,7 @@ def shared_disk_markers(paths: set[Path], token: str) -> Iterator[dict[str, str]
     """The markers of the shared-disk check (folder -> text), removed when the check
     ends, also when this process is killed (SIGKILL)."""
     markers = _write_markers(paths, token)
-    files = [str(Path(folder) / f"{MARKER_PREFIX}{token}") for folder in markers]
+    files = [str(marker_file(folder, token)) for folder in markers]
     remover = _remove_when_this_process_ends(files)
     try:
         yield markers
@@ -164,7 +164,7 @@ def _write_markers(paths: set[Path], token: str) -> dict[str, str]:
         _remove_stale_markers(folder)
         text = secrets.token_hex(16)
         try:
-            (folder / f"{MARKER_PREFIX}{token}").write_text(text)
+            marker_file(folder, token).write_text(text)
         except OSError as exc:
             logger.warning("Cannot check that workers see %s: %s", folder, exc)
             continue
