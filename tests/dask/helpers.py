@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.support import command_env, kedro, run
 
@@ -58,17 +60,28 @@ def stop_lab_run(lab, cluster, marker: str, signum: int, *args: str) -> dict:
     return found
 
 
+def wait_for(
+    condition: Callable[[], Any],
+    what: str,
+    timeout: float = 60,
+    process: subprocess.Popen | None = None,
+    interval: float = 0.1,
+) -> Any:
+    """The first true value of ``condition()``, asked every ``interval`` seconds; fails
+    naming ``what`` after ``timeout`` seconds, or as soon as ``process`` has ended."""
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the run ended before {what}:\n{process.stdout.read()}")
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(interval)
+    return found
+
+
 def wait_for_json(path: Path, process: subprocess.Popen | None = None, timeout=60) -> dict:
     """The content of a marker file a node writes, once it is there."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if path.exists() and path.read_text():
-            return json.loads(path.read_text())
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"the run ended before {path.name}:\n{process.stdout.read()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path.name} did not appear within {timeout} s")
-        time.sleep(0.1)
+    wait_for(lambda: path.exists() and path.read_text(), path.name, timeout, process)
+    return json.loads(path.read_text())
 
 
 def inspect_cluster(python: Path, project: Path, address: str, needle: str) -> dict:

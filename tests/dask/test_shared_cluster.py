@@ -20,6 +20,7 @@ from tests.dask.helpers import (
     lab_run,
     start_lab_run,
     stop_lab_run,
+    wait_for,
     wait_for_json,
 )
 from tests.support import command_env, copy_project, run
@@ -151,10 +152,7 @@ def test_node_past_its_time_limit_fails_the_run_and_frees_its_worker(lab, shared
     assert failed - started < 30
     stuck_pid = wait_for_json(lab_data(project) / "forever-started.json")["pid"]
     # The worker whose thread the node holds is restarted by its nanny.
-    deadline = time.monotonic() + 60
-    while psutil.pid_exists(stuck_pid):
-        assert time.monotonic() < deadline, "the stuck worker process was not restarted"
-        time.sleep(0.5)
+    wait_for(lambda: not psutil.pid_exists(stuck_pid), "the stuck worker's restart", interval=0.5)
     wait_until_clean(lab, shared)
     assert_full_width(lab, shared)
     assert time.monotonic() - failed < 60
@@ -181,12 +179,9 @@ def test_a_time_out_restarts_its_worker_at_once_and_fails_no_other_run(lab, clus
         first = wait_for_json(lab_data(project) / "abortable-started.json", other)
         (lab_data(project) / "abortable-started.json").unlink()
         log = run_past_its_time_limit(lab, cluster, 2)
-        reported = time.monotonic()
         assert "Its Dask worker tcp://" in log, log[-3000:]
-        deadline = reported + 2  # the cluster is at full width again within 2 s
-        while cluster.registrations() < 2:
-            assert time.monotonic() < deadline, "the worker was not back within 2 s"
-            time.sleep(0.05)
+        # The cluster is at full width again within 2 s.
+        wait_for(lambda: cluster.registrations() >= 2, "the fresh worker", 2, interval=0.05)
         output, _ = other.communicate(timeout=120)
     finally:
         if other.poll() is None:
@@ -252,10 +247,11 @@ def test_a_stale_worker_that_joins_mid_run_is_left_out_and_the_run_goes_on(
     lab_module.write_text(lab_module.read_text() + "\n\ndef added_later() -> None: ...\n")
     running = start_lab_run(lab, cluster, "--pipelines", "naps")
     try:
-        deadline = time.monotonic() + 60
-        while not list(lab_data(project).glob("nap-*-started.json")):  # checks done
-            assert time.monotonic() < deadline and running.poll() is None, "no nap started"
-            time.sleep(0.1)
+        wait_for(
+            lambda: list(lab_data(project).glob("nap-*-started.json")),
+            "a nap (the checks are over)",
+            process=running,
+        )
         stale = cluster.start_worker(env={"PYTHONPATH": str(older / "src")})
         output, _ = running.communicate(timeout=120)
     finally:
@@ -281,16 +277,14 @@ def test_a_client_killed_during_the_checks_leaves_no_marker(lab, shared):
         running = start_lab_run(
             lab, shared, "--pipelines", "wide", "--params", "dask_client.timeout=20"
         )
-        deadline = time.monotonic() + 60
-        while not list((project / "data").rglob(".kedro-dask-marker-*")):
-            assert time.monotonic() < deadline and running.poll() is None, "no marker written"
-            time.sleep(0.05)
+
+        def markers() -> list[Path]:
+            return list((project / "data").rglob(".kedro-dask-marker-*"))
+
+        wait_for(markers, "the shared-disk check's markers", process=running, interval=0.05)
         running.kill()
         running.communicate(timeout=30)
-        deadline = time.monotonic() + 3
-        while left := list((project / "data").rglob(".kedro-dask-marker-*")):
-            assert time.monotonic() < deadline, left
-            time.sleep(0.05)
+        wait_for(lambda: not markers(), "the markers' removal", 3, interval=0.05)
     finally:
         for process in frozen:
             process.resume()
@@ -340,10 +334,12 @@ def test_a_run_stopped_during_a_versioned_save_leaves_no_partial_version(lab, sh
     stop_lab_run(
         lab, shared, "slow-save-0", signum, "--pipelines", "versioned", "--params", "lab_pause=30"
     )
-    deadline = time.monotonic() + CLEANUP_SECONDS
-    while shared.registrations() == registrations:  # the stuck worker restarts
-        assert time.monotonic() < deadline, "the worker of the stopped save did not restart"
-        time.sleep(0.2)
+    wait_for(
+        lambda: shared.registrations() > registrations,
+        "the restart of the stopped save's worker",
+        CLEANUP_SECONDS,
+        interval=0.2,
+    )
     for name in ("a.csv", "b.csv"):
         # What Kedro would load: any version's file (an empty version folder is none).
         for saved in (lab_data(project) / "versioned" / name).glob(f"*/{name}"):
