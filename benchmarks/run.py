@@ -119,6 +119,9 @@ def main() -> None:
         if not args.kedro_logs:
             env["KEDRO_LOGGING_CONFIG"] = str(HERE / "quiet_logging.yml")
         env.pop("VIRTUAL_ENV", None)
+        # Python caches compiled modules, as on a user's machine: a process that
+        # compiled the project and the example's packages again would time that.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         wanted = args.scenarios or ALL_SCENARIOS
         example_packages = []
         if "warm_overhead" in wanted:
@@ -298,8 +301,8 @@ def install_missing(project: Path, target: Path, names: tuple[str, ...]) -> list
     if wanted:
         print(f"Installing {', '.join(wanted)} for the example pipeline ...", flush=True)
         run_command(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-             "--target", target, *wanted],
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+             target, *wanted],
             timeout=600,
         )  # fmt: skip
     return wanted

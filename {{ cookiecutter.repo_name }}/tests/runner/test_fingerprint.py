@@ -18,6 +18,46 @@ def test_the_project_and_what_it_depends_on():
     assert "pytest" not in found.packages  # installed, but not a dependency
 
 
+def test_versions_are_those_importlib_reports():
+    packages = fingerprints.fingerprint().packages
+    assert len(packages) > 20  # the whole closure, not only the direct requirements
+    for name, version in packages.items():
+        assert version == importlib.metadata.version(name), name
+
+
+def test_the_first_installation_on_sys_path_wins_as_for_imports(tmp_path, monkeypatch):
+    for folder, version in (("first", "2.0"), ("second", "1.0")):
+        info = tmp_path / folder / f"fake_pkg-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Name: fake-pkg\nVersion: {version}\n\nText")
+    monkeypatch.setattr(
+        sys, "path", [str(tmp_path / "first"), str(tmp_path / "second")]
+    )
+    fingerprints._metadata_folders.cache_clear()
+    try:
+        assert fingerprints._metadata("Fake.Pkg") == ("2.0", [])
+        assert importlib.metadata.version("fake-pkg") == "2.0"
+    finally:
+        monkeypatch.undo()
+        fingerprints._metadata_folders.cache_clear()
+
+
+def test_requirements_that_apply_here_and_only_those():
+    found = fingerprints._requirement
+    assert found("pandas[parquet,s3] >=2; python_version >= '3.8'", frozenset()) == (
+        "pandas",
+        frozenset({"parquet", "s3"}),
+    )
+    assert found("tool @ https://example.com/tool.whl", frozenset()) == (
+        "tool",
+        frozenset(),
+    )
+    assert found("pyarrow; extra == 'parquet'", frozenset()) is None
+    assert found("pyarrow; extra == 'parquet'", frozenset({"parquet"}))[0] == "pyarrow"
+    assert found("pywin32; sys_platform == 'win32'", frozenset()) is None
+    assert found("broken; python_version >>> '3'", frozenset()) is None
+
+
 def test_only_modules_python_imports_count(tmp_path, monkeypatch):
     package = tmp_path / "shipped"
     (package / "sub").mkdir(parents=True)

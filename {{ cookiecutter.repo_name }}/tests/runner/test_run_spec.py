@@ -68,6 +68,19 @@ def test_a_subclass_taking_keywords_travels_with_them(tmp_path):
     assert rebuilt("p", spec).pause == 3
 
 
+def test_the_class_travels_as_the_path_a_worker_imports(tmp_path):
+    spec = portable("m", JSONDataset(filepath=str(tmp_path / "m.json")), None)
+    assert spec.config["type"] == "kedro_datasets.json.json_dataset.JSONDataset"
+
+
+def test_a_class_no_worker_can_import_by_its_path_is_not_portable(tmp_path):
+    class LocalJSONDataset(JSONDataset):  # its path names no importable class
+        pass
+
+    dataset = LocalJSONDataset(filepath=str(tmp_path / "l.json"))
+    assert "cannot be rebuilt" in portable("l", dataset, None)
+
+
 def test_a_dataset_changed_after_it_was_made_is_not_portable(tmp_path):
     dataset = JSONDataset(filepath=str(tmp_path / "a.json"))
     dataset._filepath = Path(tmp_path / "elsewhere.json")  # what a hook might do

@@ -12,16 +12,25 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import os
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.markers import InvalidMarker, Marker
 
 # The project's top-level package: the runner is part of it.
 PROJECT_PACKAGE = __name__.split(".")[0]
+# PEP 508: a requirement's name and [extras] (its ;marker split off before).
+_NAME_AND_EXTRAS = re.compile(
+    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?"
+)
+_EXTRA = re.compile(r"extra\s*==\s*['\"]([^'\"]+)['\"]")
+_VERSION = re.compile(r"^Version: *(\S+)", re.MULTILINE)
+_REQUIRES = re.compile(r"^Requires-Dist: *(.+)$", re.MULTILINE)
 # Where to start when the project has neither metadata nor a pyproject.toml.
 FALLBACK_ROOTS = ("kedro", "distributed")
 
@@ -121,36 +130,74 @@ def _metadata(name: str) -> tuple[str, list[str]] | None:
     """(version, Requires-Dist lines) of an installed distribution. Read from its
     METADATA headers directly: the email parser behind ``Distribution.version``
     costs five times as much, for every package of the closure."""
+    folder = _metadata_folders().get(_normalised(name))
+    if folder is not None:
+        text = _read(Path(folder, "METADATA")) or _read(Path(folder, "PKG-INFO"))
+    else:  # not in a folder on sys.path (a zip, a custom finder): ask importlib
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        text = distribution.read_text("METADATA") or distribution.read_text("PKG-INFO")
+    headers = (text or "").split("\n\n", 1)[0]
+    version = _VERSION.search(headers)
+    if version is None:
+        return None  # no version: as good as not installed
+    return version[1], _REQUIRES.findall(headers)
+
+
+@cache
+def _metadata_folders() -> dict[str, str]:
+    """The metadata folder of each distribution installed in a folder on sys.path,
+    by normalised name; the first on sys.path wins, as it does for imports. One
+    listing per folder, not one search of every folder per distribution."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue  # a zip file, or gone
+        for child in names:
+            if child.endswith((".dist-info", ".egg-info")):
+                # name-version.dist-info, name.egg-info, name-version-pyX.Y.egg-info
+                stem = child.removesuffix(".dist-info").removesuffix(".egg-info")
+                name = _normalised(stem.partition("-")[0])
+                found.setdefault(name, os.path.join(entry or ".", child))
+    return found
+
+
+def _read(path: Path) -> str | None:
     try:
-        distribution = importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
+        return path.read_text(encoding="utf-8")
+    except OSError:
         return None
-    text = (
-        distribution.read_text("METADATA") or distribution.read_text("PKG-INFO") or ""
-    )
-    headers = text.split("\n\n", 1)[0]
-    version = re.search(r"^Version: *(\S+)", headers, re.MULTILINE)
-    requires = re.findall(r"^Requires-Dist: *(.+)$", headers, re.MULTILINE)
-    return (version[1] if version else distribution.version), requires
 
 
 def _requirement(
     text: str, extras: frozenset[str]
 ) -> tuple[str, frozenset[str]] | None:
     """(name, extras) of a Requires-Dist line that applies here, else None."""
-    marker = text.partition(";")[2]
-    needs = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+    requirement, _, marker = text.partition(";")
+    marker = marker.strip()
+    needs = _EXTRA.search(marker) if marker else None
     if needs and needs[1] not in extras:
         return None  # an extra nobody asked for: the common case, decided cheaply
+    found = _NAME_AND_EXTRAS.match(requirement)
+    if found is None or (marker and not _marker_holds(marker, extras)):
+        return None
+    wanted = (found[2] or "").split(",")
+    return found[1], frozenset(e.strip() for e in wanted if e.strip())
+
+
+@cache
+def _marker_holds(marker: str, extras: frozenset[str]) -> bool:
+    """Whether a requirement's environment marker holds here, for any of ``extras``
+    or none (parsed once per marker: many requirements share theirs)."""
     try:
-        requirement = Requirement(text)
-    except InvalidRequirement:
-        return None
-    if requirement.marker is not None and not any(
-        requirement.marker.evaluate({"extra": extra}) for extra in {"", *extras}
-    ):
-        return None
-    return requirement.name, frozenset(requirement.extras)
+        parsed = Marker(marker)
+    except InvalidMarker:
+        return False
+    return any(parsed.evaluate({"extra": extra}) for extra in {"", *extras})
 
 
 def _normalised(name: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import inspect
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -122,7 +123,10 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
         save_version = dataset.resolve_save_version()
     try:
         rebuilt = AbstractDataset.from_config(
-            name, with_credentials(config, credentials), load_version, save_version
+            name,
+            with_credentials(_resolved_type(config, type(dataset)), credentials),
+            load_version,
+            save_version,
         )
     except Exception as exc:
         return f"it cannot be rebuilt from its configuration ({type(exc).__name__})"
@@ -142,6 +146,21 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
     if inline:
         return inline
     return DatasetSpec(_absolute_paths(config), load_version, save_version)
+
+
+def _resolved_type(config: dict[str, Any], kind: type) -> dict[str, Any]:
+    """``config`` with its ``type`` the class itself when the class path names
+    ``kind`` as a worker imports it, sparing Kedro's search of its package prefixes
+    (failed imports, each run); any other path is left for Kedro to resolve."""
+    module = sys.modules.get(kind.__module__)
+    named = config.get("type") == f"{kind.__module__}.{kind.__qualname__}"
+    if (
+        named
+        and kind.__module__ != "__main__"
+        and getattr(module, kind.__qualname__, None) is kind
+    ):
+        return config | {"type": kind}
+    return config
 
 
 def _keywords_flattened(kind: type, config: dict[str, Any]) -> dict[str, Any]:
