@@ -94,3 +94,24 @@ def test_the_graph_has_a_task_per_group_and_names_free_outputs():
     assert all(not deps for deps in graph.graph.dependencies.values())
     assert len({id(deps) for deps in graph.graph.dependencies.values()}) == len(layers)
     assert all(key[0] == "kedro-t0ken" for layer in layers.values() for key in layer)
+
+
+def test_a_node_whose_inputs_are_all_in_storage_may_run_on_any_worker():
+    """Persisted d and e: 'join' only waits for its parents, so Dask may place it
+    on any worker; 'left' takes c in memory, so it goes where c is."""
+    graph = build_graph(
+        DIAMOND,
+        spec=spec("bcf"),
+        feed={"a": 1},
+        tag_options={},
+        node_timeout=None,
+        fuse=True,
+    )
+    tasks = {
+        key[1]: task
+        for layer in graph.graph.layers.values()
+        for key, task in layer.items()
+    }
+    assert tasks["join"].data_producer
+    assert not tasks["left"].data_producer and not tasks["right"].data_producer
+    assert not tasks["first..second"].data_producer  # no parent: Dask spreads those

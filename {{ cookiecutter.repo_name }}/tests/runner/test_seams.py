@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path, PurePosixPath
 
+import dask
 import fsspec
 from dask._task_spec import Task
 from distributed import Client, LocalCluster, Scheduler, as_completed, get_worker
@@ -132,6 +133,34 @@ def test_leaving_out_a_worker_restricts_the_runs_tasks():
             _dask.leave_out_workers, keys=[later.key], workers=[stale]
         ) == [other]
         assert later.result(timeout=30) == other
+
+
+def _children_workers(reads_storage: bool) -> list[str]:
+    """Where four short tasks run that each follow one parent task, on two
+    single-threaded workers (work stealing off: Dask's placement alone)."""
+    with (
+        dask.config.set({"distributed.scheduler.work-stealing": False}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        graph = {"parent": _dask.worker_task("parent", time.sleep, 0.01)}
+        for i in range(4):
+            graph[f"child-{i}"] = _dask.worker_task(
+                f"child-{i}",
+                lambda _: time.sleep(0.05) or _where(),
+                args=(_dask.TaskRef("parent"),),
+                reads_storage=reads_storage,
+            )
+        return client.get(graph, [f"child-{i}" for i in range(4)])
+
+
+def test_a_task_that_reads_storage_goes_to_an_idle_worker():
+    """Dask places a task on the worker holding its inputs; one whose parent only
+    orders it (the data is in storage) is placed as a data producer: anywhere."""
+    assert len(set(_children_workers(reads_storage=False))) == 1
+    assert len(set(_children_workers(reads_storage=True))) == 2
 
 
 def test_private_names_are_used_only_in_the_seams():

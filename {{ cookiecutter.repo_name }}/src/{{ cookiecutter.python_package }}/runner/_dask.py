@@ -28,18 +28,28 @@ __all__ = [
 
 
 def worker_task(
-    key: Hashable, function: Callable[..., Any], *fixed: Any, args: tuple = ()
+    key: Hashable,
+    function: Callable[..., Any],
+    *fixed: Any,
+    args: tuple = (),
+    reads_storage: bool = False,
 ) -> Task:
     """A task that runs ``function(*fixed, *args)`` on a worker, which the
     scheduler can unpickle without the project or Kedro: ``dask.utils.apply`` of
     ``pickle.loads(<bytes>)``, a nested task only a worker evaluates. ``args`` may
-    hold references to other tasks (``TaskRef``), which Dask resolves first."""
+    hold references to other tasks (``TaskRef``), which Dask resolves first.
+
+    ``reads_storage``: the task takes no data from other tasks (it reads storage;
+    its references only order it after them). Dask then places it as it places the
+    tasks that read a dataset's files, on the least busy worker (``_data_producer``),
+    not on the worker that ran the task before it."""
     packed = cloudpickle.dumps(partial(function, *fixed))
     return Task(
         key,
         apply,
         Task(None, pickle.loads, packed),
         List(*(parse_input(arg) for arg in args)),
+        _data_producer=reads_storage,
     )
 
 

@@ -174,6 +174,9 @@ def build_graph(  # noqa: PLR0913
                 {name: TaskRef(k) for name, k in inputs.items()},
                 *(TaskRef(k) for k in sorted(after)),
             ),
+            # It only waits for its parents (their data is in storage): any worker
+            # may run it, and an idle one should, not the one that ran its parent.
+            reads_storage=bool(after) and not inputs,
         )
 
     # One layer per set of options: Dask applies a layer's annotations to its tasks.

@@ -15,14 +15,15 @@ from __future__ import annotations
 import copy
 import inspect
 import re
-import sys
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, CatalogProtocol, DataCatalog, MemoryDataset
-from kedro.io.core import TCopyMode, get_protocol_and_path
+from kedro.io.core import TCopyMode, get_protocol_and_path, parse_dataset_definition
 from kedro.pipeline import Pipeline
 
 from . import _kedro
@@ -122,11 +123,8 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
         # Every worker saves under one version, as one process would.
         save_version = dataset.resolve_save_version()
     try:
-        rebuilt = AbstractDataset.from_config(
-            name,
-            with_credentials(_resolved_type(config, type(dataset)), credentials),
-            load_version,
-            save_version,
+        rebuilt = dataset_from_config(
+            name, with_credentials(config, credentials), load_version, save_version
         )
     except Exception as exc:
         return f"it cannot be rebuilt from its configuration ({type(exc).__name__})"
@@ -148,19 +146,25 @@ def portable(name: str, dataset: Any, context: RunContext | None) -> DatasetSpec
     return DatasetSpec(_absolute_paths(config), load_version, save_version)
 
 
-def _resolved_type(config: dict[str, Any], kind: type) -> dict[str, Any]:
-    """``config`` with its ``type`` the class itself when the class path names
-    ``kind`` as a worker imports it, sparing Kedro's search of its package prefixes
-    (failed imports, each run); any other path is left for Kedro to resolve."""
-    module = sys.modules.get(kind.__module__)
-    named = config.get("type") == f"{kind.__module__}.{kind.__qualname__}"
-    if (
-        named
-        and kind.__module__ != "__main__"
-        and getattr(module, kind.__qualname__, None) is kind
-    ):
-        return config | {"type": kind}
-    return config
+def dataset_from_config(
+    name: str,
+    config: dict[str, Any],
+    load_version: str | None = None,
+    save_version: str | None = None,
+) -> AbstractDataset:
+    """Kedro's ``AbstractDataset.from_config``, with the class its ``type`` names
+    looked up once per process: Kedro tries each of its package prefixes in turn,
+    failed imports included, for every dataset it builds."""
+    kind = config.get("type")
+    if isinstance(kind, str):
+        with suppress(Exception):  # a type Kedro cannot find: its own error below
+            config = config | {"type": _dataset_class(kind)}
+    return AbstractDataset.from_config(name, config, load_version, save_version)
+
+
+@cache
+def _dataset_class(path: str) -> type[AbstractDataset]:
+    return parse_dataset_definition({"type": path})[0]
 
 
 def _keywords_flattened(kind: type, config: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from kedro.utils import find_kedro_project
 
 from . import _kedro
 from .errors import CatalogNotPortableError, WorkerSetupError
-from .run_spec import DatasetSpec, RunSpec, with_credentials
+from .run_spec import DatasetSpec, RunSpec, dataset_from_config, with_credentials
 
 
 def worker_project() -> Path | None:
@@ -92,7 +92,7 @@ def build_dataset(
             f"Dataset '{name}' exists only in the client's process and this worker "
             "is not in it."
         )
-    return AbstractDataset.from_config(
+    return dataset_from_config(
         name,
         with_credentials(spec.config, credentials),
         spec.load_version,
