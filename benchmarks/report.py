@@ -400,7 +400,8 @@ def markdown(report: dict) -> str:
         f"(not in any time below; restarts after failures: {c['restarts']}). "
         f"`thread` and `parallel` use {report['workers']} workers too.",
         "",
-        f"Kedro logging: {report['kedro_logging']}, for every runner and on the workers.",
+        f"Kedro logging: {report['kedro_logging']}, for every runner and on the workers. "
+        "Python keeps compiled modules (`__pycache__`), as on a user's machine.",
         "",
         f"Each time is the median of {report['repetitions']} runs, each in a fresh process; "
         "spread is (max - min) / median. A run is: make the runner (connect to the cluster), "

@@ -1,9 +1,11 @@
 """The runner on a real Dask LocalCluster: worker processes, and threads of this
 process. Node functions live in this module so that worker processes import them."""
 
+import _thread
 import os
 import pickle
 import signal
+import threading
 import time
 
 import pytest
@@ -19,6 +21,7 @@ from {{ cookiecutter.python_package }}.runner import (
     DaskRunner,
     NodeTimeoutError,
     _kedro,
+    cluster,
     preflight,
 )
 from {{ cookiecutter.python_package }}.runner.graph import (
@@ -94,6 +97,27 @@ def test_a_node_past_its_time_limit_stops_the_run(processes):
             pipeline, DataCatalog({"start": MemoryDataset(1)})
         )
     assert time.monotonic() - started < 4
+
+
+def test_ctrl_c_releases_the_runs_tasks_before_the_client_closes(
+    processes, tmp_path, monkeypatch
+):
+    """However long closing the client takes (slowed here past the node's end), the
+    node that was running when Ctrl-C came saves nothing."""
+    real_close = cluster._close
+    monkeypatch.setattr(
+        cluster, "_close", lambda resource: time.sleep(6) or real_close(resource)
+    )
+    output = tmp_path / "end.json"
+    catalog = DataCatalog(
+        {"start": MemoryDataset(1), "end": JSONDataset(filepath=str(output))}
+    )
+    pipeline = Pipeline([node(slow, "start", "end", name="slow")])
+    threading.Timer(1, _thread.interrupt_main).start()  # Ctrl-C, 1 s in
+    with pytest.raises(KeyboardInterrupt):
+        DaskRunner(address=processes).run(pipeline, catalog)
+    time.sleep(1)  # the node would have saved 4 s in, during the close
+    assert not output.exists()
 
 
 def test_a_dataset_workers_cannot_rebuild_is_refused_before_any_node(
