@@ -43,6 +43,18 @@ def spec(memory):
     )  # fmt: skip
 
 
+def diamond_graph(memory):
+    """DIAMOND's graph with the datasets ``memory`` in memory, the rest persisted."""
+    return build_graph(
+        DIAMOND,
+        spec=spec(memory),
+        feed={"a": 1},
+        tag_options={},
+        node_timeout=None,
+        fuse=True,
+    )
+
+
 def names(groups):
     return [[n.name for n in group] for group in groups]
 
@@ -75,14 +87,7 @@ def test_tag_options_become_annotations_and_the_smallest_time_limit():
 
 
 def test_the_graph_has_a_task_per_group_and_names_free_outputs():
-    graph = build_graph(
-        DIAMOND,
-        spec=spec("bcdef"),
-        feed={"a": 1},
-        tag_options={},
-        node_timeout=None,
-        fuse=True,
-    )
+    graph = diamond_graph(memory="bcdef")
     assert [key[1] for key in graph.groups] == [
         "first..second",
         "left",
@@ -99,14 +104,7 @@ def test_the_graph_has_a_task_per_group_and_names_free_outputs():
 def test_a_node_whose_inputs_are_all_in_storage_may_run_on_any_worker():
     """Persisted d and e: 'join' only waits for its parents, so Dask may place it
     on any worker; 'left' takes c in memory, so it goes where c is."""
-    graph = build_graph(
-        DIAMOND,
-        spec=spec("bcf"),
-        feed={"a": 1},
-        tag_options={},
-        node_timeout=None,
-        fuse=True,
-    )
+    graph = diamond_graph(memory="bcf")
     tasks = {
         key[1]: task
         for layer in graph.graph.layers.values()
