@@ -140,14 +140,21 @@ class DaskRunner(AbstractRunner):
                     timer.lap("prepare")
                     submitted = graph.submit(client, answered)
                     timer.lap("submit")
-                    self._wait_for_nodes(
-                        connection,
-                        pipeline,
-                        catalog,
-                        submitted,
-                        spec=spec,
-                        reports=reports,
-                    )
+                    try:
+                        self._wait_for_nodes(
+                            connection,
+                            pipeline,
+                            catalog,
+                            submitted,
+                            spec=spec,
+                            reports=reports,
+                        )
+                    except (KeyboardInterrupt, SystemExit):
+                        # Ctrl-C or SIGTERM: release the run's tasks at once (one
+                        # message), so a node still running saves nothing more,
+                        # however long closing the client takes then.
+                        client.cancel(submitted.futures())
+                        raise
                     timer.lap("execute")
                     # One request for them all (they have finished).
                     names = list(submitted.free_outputs)
@@ -209,43 +216,34 @@ class DaskRunner(AbstractRunner):
                         progress.node_completed(name)
 
             refusals: dict[Any, set[str]] = {}  # task key -> stale workers it met
-            try:
-                while pending:
-                    finished, names = reports.wait(POLL_SECONDS)
-                    completed(names)
-                    if not finished and not names:
-                        connection.check()
-                    retried = _retry_without_stale_workers(
-                        client, finished, pending, refusals, self._logger
-                    )
-                    reports.follow(retried)
-                    for future in finished:
-                        if future in retried:
-                            continue
-                        pending.discard(future)
-                        if future.status != "finished":
-                            completed(_completed_before_failure(future))
-                            client.cancel(list(pending))  # stop what has not started
-                            unfinished = [
-                                n for n in pipeline.nodes if n.name not in done
-                            ]
-                            _remove_partial_versions(client, catalog, spec, unfinished)
-                            self._suggest_resume_scenario(
-                                pipeline, list(done.values()), catalog
-                            )
-                            _raise_failure(future, client)
-                        # Dropping the task's future lets Dask free its in-memory
-                        # outputs once their consumers are done.
-                        nodes = submitted.tasks.pop(future, None)
-                        if nodes is not None:
-                            completed([node.name for node in nodes])
-                    del finished  # no future outlives its turn here
-            except (KeyboardInterrupt, SystemExit):
-                # Ctrl-C or SIGTERM: release the run's tasks at once (one message),
-                # so a node still running saves nothing more, however long closing
-                # the client takes then.
-                client.cancel(list(pending))
-                raise
+            while pending:
+                finished, names = reports.wait(POLL_SECONDS)
+                completed(names)
+                if not finished and not names:
+                    connection.check()
+                retried = _retry_without_stale_workers(
+                    client, finished, pending, refusals, self._logger
+                )
+                reports.follow(retried)
+                for future in finished:
+                    if future in retried:
+                        continue
+                    pending.discard(future)
+                    if future.status != "finished":
+                        completed(_completed_before_failure(future))
+                        client.cancel(list(pending))  # stop what has not started
+                        unfinished = [n for n in pipeline.nodes if n.name not in done]
+                        _remove_partial_versions(client, catalog, spec, unfinished)
+                        self._suggest_resume_scenario(
+                            pipeline, list(done.values()), catalog
+                        )
+                        _raise_failure(future, client)
+                    # Dropping the task's future lets Dask free its in-memory
+                    # outputs once their consumers are done.
+                    nodes = submitted.tasks.pop(future, None)
+                    if nodes is not None:
+                        completed([node.name for node in nodes])
+                del finished  # no future outlives its turn here
 
 
 def _retry_without_stale_workers(

@@ -58,8 +58,12 @@ class PipelineGraph:
 
 @dataclass
 class SubmittedPipeline:
-    tasks: dict[Future, list[Node]]  # each node task's nodes
+    tasks: dict[Future, list[Node]]  # each node task's nodes, until it finishes
     free_outputs: dict[str, Future]
+
+    def futures(self) -> list[Future]:
+        """The run's futures that are still held."""
+        return [*self.tasks, *self.free_outputs.values()]
 
 
 @dataclass(frozen=True)
