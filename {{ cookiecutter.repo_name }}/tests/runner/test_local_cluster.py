@@ -49,6 +49,14 @@ def slow(x):
     return x
 
 
+RELEASE = threading.Event()
+
+
+def held(x):
+    RELEASE.wait(30)
+    return x
+
+
 @pytest.fixture(scope="module")
 def processes():
     with LocalCluster(
@@ -219,3 +227,32 @@ def test_a_worker_that_does_not_answer_is_named_not_waited_for(processes):
             os.kill(pids[frozen], signal.SIGCONT)
     assert silent == [frozen] and answers == {answering: pids[answering]}
     assert took < 1.5  # within dask_client.timeout (1 s here), not twice it
+
+
+def test_side_by_side_nodes_are_all_handed_to_workers_at_once():
+    """Parentless nodes must not look like Dask "root" tasks, which the scheduler
+    queues and hands out one per freed thread (a round trip each): every task of a
+    wide pipeline goes to a worker when the graph arrives, as plain Dask's do."""
+    pipeline = Pipeline([node(held, "x", f"out_{i}", name=f"n{i}") for i in range(6)])
+    catalog = DataCatalog({"x": MemoryDataset(1)})
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as local:
+        scheduler = local.scheduler
+        RELEASE.clear()
+        run = threading.Thread(
+            target=DaskRunner(address=local.scheduler_address).run,
+            args=(pipeline, catalog),
+        )
+        run.start()
+        try:
+            deadline = time.monotonic() + 20
+            while len(scheduler.tasks) < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)  # the graph has arrived: let the scheduler place it
+            processing = sum(len(ws.processing) for ws in scheduler.workers.values())
+            assert (len(scheduler.queued), processing) == (0, 6)
+        finally:
+            RELEASE.set()
+            run.join(30)
+    assert not run.is_alive()

@@ -2,9 +2,12 @@
 chain of nodes that fuse (fusion.py).
 
 The scheduler receives one graph instead of one update per node: on a large pipeline
-most of its time went to those updates. Every key of a run shares one prefix and one
-group (``("kedro-<token>", "<node>")``), so the scheduler's bookkeeping stays small
-however many nodes there are, and the node's name still shows on the dashboard.
+most of its time went to those updates. A task's key is ``("<node>", "kedro-<token>")``:
+the node's name comes first because Dask groups tasks by it, as it groups plain Dask's
+``f"{name}-{token}"`` keys. One group per run would make a wide pipeline's parentless
+nodes look like "root" tasks to the scheduler, which then hands them out one at a time
+as workers free up (a round trip per task) instead of all at once; per-node groups also
+give the dashboard a colour and a duration estimate per node.
 
 In-memory data moves worker to worker and never through the client or the scheduler.
 A task returns the in-memory outputs that other tasks use, as a dict; consumers of a
@@ -131,7 +134,7 @@ def build_graph(  # noqa: PLR0913
     holders: dict[str, Key] = {}
     for key, names in zip(keys, exports, strict=True):
         for name in names:
-            holders[name] = key if len(names) == 1 else (run, "output", name)
+            holders[name] = key if len(names) == 1 else (*key, "output", name)
             if len(names) > 1:
                 plain[holders[name]] = worker_task(
                     holders[name], pick_output, args=(TaskRef(key), name)
@@ -141,7 +144,7 @@ def build_graph(  # noqa: PLR0913
         """A key that only says group ``index`` has finished: no data to move."""
         if not exports[index]:
             return keys[index]  # its result is an empty dict
-        done = (run, "done", keys[index][1])
+        done = (*keys[index], "done")
         if done not in plain:
             plain[done] = worker_task(done, node_done, args=(TaskRef(keys[index]),))
         return done
@@ -203,7 +206,7 @@ def build_graph(  # noqa: PLR0913
 
 def _task_key(run: str, group: list[Node]) -> Key:
     name = group[0].name if len(group) == 1 else f"{group[0].name}..{group[-1].name}"
-    return (run, name)
+    return (name, run)
 
 
 def task_options(
