@@ -5,7 +5,13 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from kedro.io import AbstractDataset, DataCatalog, MemoryDataset, Version
+from kedro.io import (
+    AbstractDataset,
+    DataCatalog,
+    MemoryDataset,
+    SharedMemoryDataCatalog,
+    Version,
+)
 from kedro.pipeline import Pipeline, node
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import CSVDataset
@@ -14,6 +20,7 @@ from {{ cookiecutter.python_package }}.runner.hooks import (
     RunContext,
 )
 from {{ cookiecutter.python_package }}.runner.run_spec import (
+    add_memory_datasets,
     classify_datasets,
     portable,
     with_credentials,
@@ -140,3 +147,33 @@ def test_datasets_are_sorted_into_persisted_in_memory_and_given_values(tmp_path)
     assert data.feed == {"given": [1, 2, 3]}
     assert set(data.memory) == {"counted"}
     assert set(data.persisted) == {"saved"} and not data.not_portable
+
+
+def test_produced_datasets_no_pattern_names_are_made_as_kedro_would():
+    pipeline = Pipeline([node(len, "given", "counted"), node(abs, "counted", "result")])
+    ours, kedros = DataCatalog(), DataCatalog()
+    add_memory_datasets(pipeline, ours)
+    for name in pipeline.datasets():
+        kedros.get(name, fallback_to_runtime_pattern=True)
+    assert set(ours.keys()) == {"counted", "result"}  # a missing input stays missing
+    assert (
+        ours.to_config()
+        == DataCatalog({name: kedros[name] for name in ours.keys()}).to_config()
+    )
+
+
+def test_what_a_pattern_or_another_runtime_pattern_makes_is_left_to_kedro(tmp_path):
+    pipeline = Pipeline([node(len, "given", "counted_json")])
+    factories = DataCatalog.from_config(
+        {
+            "{name}_json": {
+                "type": "json.JSONDataset",
+                "filepath": str(tmp_path / "{name}"),
+            }
+        }
+    )
+    add_memory_datasets(pipeline, factories)
+    assert isinstance(factories.get("counted_json"), JSONDataset)
+    shared = SharedMemoryDataCatalog()
+    add_memory_datasets(pipeline, shared)
+    assert not shared.keys()
