@@ -156,10 +156,11 @@ def test_produced_datasets_no_pattern_names_are_made_as_kedro_would():
     for name in pipeline.datasets():
         kedros.get(name, fallback_to_runtime_pattern=True)
     assert set(ours.keys()) == {"counted", "result"}  # a missing input stays missing
-    assert (
-        ours.to_config()
-        == DataCatalog({name: kedros[name] for name in ours.keys()}).to_config()
-    )
+    for name in ours.keys():  # the same class, made with the same arguments
+        assert (type(ours[name]), vars(ours[name])) == (
+            type(kedros[name]),
+            vars(kedros[name]),
+        )
 
 
 def test_what_a_pattern_or_another_runtime_pattern_makes_is_left_to_kedro(tmp_path):
