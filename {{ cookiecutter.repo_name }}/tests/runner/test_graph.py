@@ -43,16 +43,20 @@ def spec(memory):
     )  # fmt: skip
 
 
-def diamond_graph(memory):
-    """DIAMOND's graph with the datasets ``memory`` in memory, the rest persisted."""
+def graph_of(pipeline, memory, feed):
+    """The graph with the datasets ``memory`` in memory, the rest persisted."""
     return build_graph(
-        DIAMOND,
+        pipeline,
         spec=spec(memory),
-        feed={"a": 1},
+        feed=feed,
         tag_options={},
         node_timeout=None,
         fuse=True,
     )
+
+
+def diamond_graph(memory):
+    return graph_of(DIAMOND, memory, feed={"a": 1})
 
 
 def names(groups):
@@ -114,3 +118,16 @@ def test_a_node_whose_inputs_are_all_in_storage_may_run_on_any_worker():
     assert tasks["join"].data_producer
     assert not tasks["left"].data_producer and not tasks["right"].data_producer
     assert not tasks["first..second"].data_producer  # no parent: Dask spreads those
+
+
+def test_a_chain_labelled_like_a_node_keeps_a_key_of_its_own():
+    """A fused chain a..b beside a node named "a..b": two tasks, two keys."""
+    pipeline = Pipeline(
+        [
+            node(identity, "x", "m", name="a"),
+            node(identity, "m", "y", name="b"),
+            node(identity, "x", "z", name="a..b"),
+        ]
+    )
+    graph = graph_of(pipeline, "myz", feed={"x": 1})
+    assert sorted(len(nodes) for nodes in graph.groups.values()) == [1, 2]

@@ -163,6 +163,12 @@ class RecordingHooks:
         self.nodes.append(node.name)
 
 
+def test_a_missing_input_is_kedros_error_not_an_empty_dataset(threads):
+    pipeline = Pipeline([node(double, "absent", "out")])
+    with pytest.raises(ValueError, match=r"Pipeline input\(s\) {'absent'} not found"):
+        DaskRunner(address=threads).run(pipeline, DataCatalog())
+
+
 def test_workers_in_this_process_use_its_hooks_and_catalog(threads):
     hooks = RecordingHooks()
     manager = _kedro.empty_hook_manager()
@@ -240,10 +246,15 @@ def test_side_by_side_nodes_are_all_handed_to_workers_at_once():
     ) as local:
         scheduler = local.scheduler
         RELEASE.clear()
-        run = threading.Thread(
-            target=DaskRunner(address=local.scheduler_address).run,
-            args=(pipeline, catalog),
-        )
+        failures = []
+
+        def run_pipeline():
+            try:
+                DaskRunner(address=local.scheduler_address).run(pipeline, catalog)
+            except Exception as exc:  # noqa: BLE001  # said by the test below
+                failures.append(exc)
+
+        run = threading.Thread(target=run_pipeline)
         run.start()
         try:
             deadline = time.monotonic() + 20
@@ -255,4 +266,4 @@ def test_side_by_side_nodes_are_all_handed_to_workers_at_once():
         finally:
             RELEASE.set()
             run.join(30)
-    assert not run.is_alive()
+    assert not run.is_alive() and not failures

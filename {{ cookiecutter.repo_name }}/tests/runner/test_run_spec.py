@@ -150,12 +150,20 @@ def test_datasets_are_sorted_into_persisted_in_memory_and_given_values(tmp_path)
 
 
 def test_produced_datasets_no_pattern_names_are_made_as_kedro_would():
-    pipeline = Pipeline([node(len, "given", "counted"), node(abs, "counted", "result")])
-    ours, kedros = DataCatalog(), DataCatalog()
+    pipeline = Pipeline(
+        [
+            node(len, "given", "counted"),
+            node(abs, "counted", "result"),
+            node(abs, "result", "kept"),
+        ]
+    )
+    kept = MemoryDataset(copy_mode="assign")
+    ours, kedros = DataCatalog({"kept": kept}), DataCatalog({"kept": kept})
     add_memory_datasets(pipeline, ours)
     for name in pipeline.datasets():
         kedros.get(name, fallback_to_runtime_pattern=True)
-    assert set(ours.keys()) == {"counted", "result"}  # a missing input stays missing
+    assert set(ours.keys()) == {"counted", "result", "kept"}  # no input made up
+    assert ours["kept"] is kept
     for name in ours.keys():  # the same class, made with the same arguments
         assert (type(ours[name]), vars(ours[name])) == (
             type(kedros[name]),

@@ -7,7 +7,8 @@ the node's name comes first because Dask groups tasks by it, as it groups plain 
 ``f"{name}-{token}"`` keys. One group per run would make a wide pipeline's parentless
 nodes look like "root" tasks to the scheduler, which then hands them out one at a time
 as workers free up (a round trip per task) instead of all at once; per-node groups also
-give the dashboard a colour and a duration estimate per node.
+give each node its name on the dashboard and the scheduler a duration estimate per
+node name.
 
 In-memory data moves worker to worker and never through the client or the scheduler.
 A task returns the in-memory outputs that other tasks use, as a dict; consumers of a
@@ -114,7 +115,7 @@ def build_graph(  # noqa: PLR0913
             used_by.setdefault(name, []).append(node)
     memory = spec.memory
     free = set(pipeline.outputs()) & memory.keys()
-    keys = [_task_key(run, group) for group in groups]
+    keys = _task_keys(run, groups)
     index_of = {node: index for index, group in enumerate(groups) for node in group}
     # A group's in-memory outputs that other tasks use or that no node consumes.
     exports = [
@@ -204,9 +205,19 @@ def build_graph(  # noqa: PLR0913
     )
 
 
-def _task_key(run: str, group: list[Node]) -> Key:
-    name = group[0].name if len(group) == 1 else f"{group[0].name}..{group[-1].name}"
-    return (name, run)
+def _task_keys(run: str, groups: list[list[Node]]) -> list[Key]:
+    """``(<node>, run)``, or ``(<first>..<last>, run)`` for a fused chain; a chain's
+    label that is also a node's name gets the chain's position too."""
+    names = [group[0].name for group in groups if len(group) == 1]
+    keys: list[Key] = []
+    for index, group in enumerate(groups):
+        label = group[0].name
+        if len(group) > 1:
+            label = f"{group[0].name}..{group[-1].name}"
+            if label in names:
+                label = f"{label}#{index}"
+        keys.append((label, run))
+    return keys
 
 
 def task_options(
