@@ -92,7 +92,7 @@ def test_tag_options_become_annotations_and_the_smallest_time_limit():
 
 def test_the_graph_has_a_task_per_group_and_names_free_outputs():
     graph = diamond_graph(memory="bcdef")
-    assert [key[0] for key in graph.groups] == [
+    assert [key[1] for key in graph.groups] == [
         "first..second",
         "left",
         "right",
@@ -102,19 +102,25 @@ def test_the_graph_has_a_task_per_group_and_names_free_outputs():
     layers = graph.graph.layers
     assert all(not deps for deps in graph.graph.dependencies.values())
     assert len({id(deps) for deps in graph.graph.dependencies.values()}) == len(layers)
-    assert all(key[1] == "kedro-t0ken" for layer in layers.values() for key in layer)
+    # One Dask task group per run (key[0]): the scheduler keeps a record per group.
+    assert all(key[0] == "kedro-t0ken" for layer in layers.values() for key in layer)
+
+
+def test_a_run_of_independent_nodes_has_a_task_group_per_node():
+    """Else Dask would take them for root tasks and queue them (test_local_cluster)."""
+    pipeline = Pipeline([node(identity, "x", f"y{i}", name=f"n{i}") for i in range(3)])
+    graph = graph_of(pipeline, memory=[f"y{i}" for i in range(3)], feed={"x": 1})
+    assert [key[0] for key in graph.groups] == ["n0", "n1", "n2"]
 
 
 def test_a_node_whose_inputs_are_all_in_storage_may_run_on_any_worker():
     """Persisted d and e: 'join' only waits for its parents, so Dask may place it
     on any worker; 'left' takes c in memory, so it goes where c is."""
     graph = diamond_graph(memory="bcf")
-    tasks = {
-        key[0]: task
-        for layer in graph.graph.layers.values()
-        for key, task in layer.items()
-        if len(key) == 2  # a node's task, not a "done" or "output" one
+    everything = {
+        k: task for layer in graph.graph.layers.values() for k, task in layer.items()
     }
+    tasks = {key[1]: everything[key] for key in graph.groups}
     assert tasks["join"].data_producer
     assert not tasks["left"].data_producer and not tasks["right"].data_producer
     assert not tasks["first..second"].data_producer  # no parent: Dask spreads those

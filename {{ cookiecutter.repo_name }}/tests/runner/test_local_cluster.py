@@ -235,12 +235,19 @@ def test_a_worker_that_does_not_answer_is_named_not_waited_for(processes):
     assert took < 1.5  # within dask_client.timeout (1 s here), not twice it
 
 
-def test_side_by_side_nodes_are_all_handed_to_workers_at_once():
-    """Parentless nodes must not look like Dask "root" tasks, which the scheduler
-    queues and hands out one per freed thread (a round trip each): every task of a
-    wide pipeline goes to a worker when the graph arrives, as plain Dask's do."""
-    pipeline = Pipeline([node(held, "x", f"out_{i}", name=f"n{i}") for i in range(6)])
-    catalog = DataCatalog({"x": MemoryDataset(1)})
+WIDE = Pipeline([node(held, "x", f"out_{i}", name=f"n{i}") for i in range(6)])
+FAN_OUT = Pipeline(
+    [node(double, "x", "start", name="start")]
+    + [node(held, "start", f"out_{i}", name=f"n{i}") for i in range(6)]
+)
+
+
+@pytest.mark.parametrize("pipeline", [WIDE, FAN_OUT], ids=["wide", "fan-out"])
+def test_side_by_side_nodes_are_all_handed_to_workers_at_once(pipeline):
+    """Dask queues "root" tasks and hands them out one per freed thread (a round
+    trip each): six nodes that can run side by side, with or without a parent, all
+    go to the worker as soon as they may run, as plain Dask's do."""
+    catalog = DataCatalog({"x": MemoryDataset({"value": 1})})
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as local:
@@ -251,16 +258,19 @@ def test_side_by_side_nodes_are_all_handed_to_workers_at_once():
         def run_pipeline():
             try:
                 DaskRunner(address=local.scheduler_address).run(pipeline, catalog)
-            except Exception as exc:  # noqa: BLE001  # said by the test below
+            except Exception as exc:  # noqa: BLE001  # the assertion below names it
                 failures.append(exc)
+
+        def waiting():  # the six held nodes, assigned to the worker or queued
+            states = [task.state for task in tuple(scheduler.tasks.values())]
+            return states.count("processing") + states.count("queued")
 
         run = threading.Thread(target=run_pipeline)
         run.start()
         try:
             deadline = time.monotonic() + 20
-            while len(scheduler.tasks) < 6 and time.monotonic() < deadline:
+            while waiting() < 6 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(0.2)  # the graph has arrived: let the scheduler place it
             processing = sum(len(ws.processing) for ws in scheduler.workers.values())
             assert (len(scheduler.queued), processing) == (0, 6)
         finally:

@@ -2,13 +2,15 @@
 chain of nodes that fuse (fusion.py).
 
 The scheduler receives one graph instead of one update per node: on a large pipeline
-most of its time went to those updates. A task's key is ``("<node>", "kedro-<token>")``:
-the node's name comes first because Dask groups tasks by it, as it groups plain Dask's
-``f"{name}-{token}"`` keys. One group per run would make a wide pipeline's parentless
-nodes look like "root" tasks to the scheduler, which then hands them out one at a time
-as workers free up (a round trip per task) instead of all at once; per-node groups also
-give each node its name on the dashboard and the scheduler a duration estimate per
-node name.
+most of its time went to those updates. Dask groups tasks by the first part of their
+key, and keeps statistics of every group for its lifetime (in its spans), so a run's
+tasks share one group, ``("kedro-<token>", "<node>")``: the scheduler keeps one record
+per run, not one per node. A run whose tasks never wait for one another is keyed
+``("<node>", "kedro-<token>")`` instead, a group per node as plain Dask's
+``f"{name}-{token}"`` keys are: in one large group with no dependencies Dask would take
+them for "root" tasks and hand them out one per freed thread, a scheduler round trip
+each, instead of all at once. (Dask does not take the tasks of a group that depends on
+itself for root tasks.)
 
 In-memory data moves worker to worker and never through the client or the scheduler.
 A task returns the in-memory outputs that other tasks use, as a dict; consumers of a
@@ -115,7 +117,8 @@ def build_graph(  # noqa: PLR0913
             used_by.setdefault(name, []).append(node)
     memory = spec.memory
     free = set(pipeline.outputs()) & memory.keys()
-    keys = _task_keys(run, groups)
+    independent = not any(pipeline.node_dependencies[group[0]] for group in groups)
+    keys = _task_keys(run, groups, group_per_node=independent)
     index_of = {node: index for index, group in enumerate(groups) for node in group}
     # A group's in-memory outputs that other tasks use or that no node consumes.
     exports = [
@@ -205,9 +208,10 @@ def build_graph(  # noqa: PLR0913
     )
 
 
-def _task_keys(run: str, groups: list[list[Node]]) -> list[Key]:
-    """``(<node>, run)``, or ``(<first>..<last>, run)`` for a fused chain; a chain's
-    label that is also a node's name gets the chain's position too."""
+def _task_keys(run: str, groups: list[list[Node]], group_per_node: bool) -> list[Key]:
+    """``(run, <node>)``, or ``(run, <first>..<last>)`` for a fused chain, the other
+    way round for ``group_per_node``; a chain's label that is also a node's name
+    gets the chain's position too."""
     names = [group[0].name for group in groups if len(group) == 1]
     keys: list[Key] = []
     for index, group in enumerate(groups):
@@ -216,7 +220,7 @@ def _task_keys(run: str, groups: list[list[Node]]) -> list[Key]:
             label = f"{group[0].name}..{group[-1].name}"
             if label in names:
                 label = f"{label}#{index}"
-        keys.append((label, run))
+        keys.append((label, run) if group_per_node else (run, label))
     return keys
 
 
