@@ -212,7 +212,7 @@ def _task_keys(run: str, groups: list[list[Node]], group_per_node: bool) -> list
     """``(run, <node>)``, or ``(run, <first>..<last>)`` for a fused chain, the other
     way round for ``group_per_node``; a chain's label that is also a node's name
     gets the chain's position too."""
-    names = [group[0].name for group in groups if len(group) == 1]
+    names = {group[0].name for group in groups if len(group) == 1}
     keys: list[Key] = []
     for index, group in enumerate(groups):
         label = group[0].name
